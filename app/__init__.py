@@ -1,0 +1,1 @@
+"""IMS Chart: electronic treatment records for Gunn IMS clinics."""

@@ -1,0 +1,1 @@
+"""Gunn segmental assessments: per-level findings, impression, summary and map."""

@@ -1,0 +1,1 @@
+"""Authentication (passwords, bearer tokens) and authorisation (permissions per role)."""

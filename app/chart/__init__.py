@@ -1,0 +1,1 @@
+"""The patient chart: today's visit at a glance, in one call."""

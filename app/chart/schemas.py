@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from app.assessments.summary import SegmentalSummary
+from app.consents.schemas import ConsentOut
+from app.episodes.schemas import EpisodeOut
+from app.outcomes.schemas import Progress
+from app.patients.schemas import PatientOut
+from app.screenings.schemas import ScreeningOut
+from app.treatments.schemas import TreatmentOut
+
+
+class LatestAssessment(BaseModel):
+    id: uuid.UUID
+    episode_id: uuid.UUID
+    assessed_at: datetime
+    status: str
+    author_id: uuid.UUID
+    summary: SegmentalSummary
+
+
+class Chart(BaseModel):
+    patient: PatientOut
+    open_episodes: list[EpisodeOut]
+    active_consents: list[ConsentOut]
+    current_screening: ScreeningOut | None
+    precautions: list[str]
+    latest_assessment: LatestAssessment | None
+    recent_treatments: list[TreatmentOut]
+    progress: list[Progress]

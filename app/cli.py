@@ -1,0 +1,178 @@
+"""The `imschart` console script."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from app import migrate as migrations
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker
+from app.kit import audit
+from app.kit.actor import SYSTEM_ACTOR
+from app.kit.errors import DomainError
+from app.models.base import utcnow
+from app.models.user import User
+from app.users import service as users
+from app.users.schemas import UserCreate
+
+cli = typer.Typer(help="IMS Chart: treatment records for Gunn IMS clinics.", no_args_is_help=True)
+audit_cli = typer.Typer(help="Audit trail tools.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+def _sessionmaker():  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    return make_sessionmaker(engine, audit_key=audit.audit_key_from_secret(settings.resolved_secret_key()))
+
+
+def _migrate_and_bootstrap() -> None:
+    settings = get_settings()
+    migrations.upgrade(settings.sqlalchemy_url)
+    email, password = settings.bootstrap_admin_email, settings.bootstrap_admin_password
+    if not (email and password):
+        return
+    with _sessionmaker()() as session, session.begin():
+        if session.scalar(select(User.id).limit(1)) is not None:
+            return
+        data = UserCreate(email=email, full_name=settings.bootstrap_admin_name, role="admin",
+                          password=password.get_secret_value())
+        users.create(session, SYSTEM_ACTOR, data)
+        typer.echo(f"Created the bootstrap admin {email}", err=True)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    migrations.upgrade(get_settings().sqlalchemy_url)
+    typer.echo("Database is at the latest schema.")
+
+
+@cli.command()
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
+          workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
+    """Migrate, create the bootstrap admin on first run, and serve the API."""
+    import uvicorn
+
+    try:
+        _migrate_and_bootstrap()
+    except ValidationError as exc:
+        typer.echo(f"Bootstrap admin refused: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level=get_settings().log_level)
+
+
+@cli.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="admin | therapist | reception | auditor")],
+    registration_number: Annotated[str | None, typer.Option()] = None,
+    authorized_to_needle: Annotated[bool, typer.Option()] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+) -> None:
+    """Create a staff account (the password is read from stdin, never from the command line)."""
+    if not password_stdin:
+        typer.echo("Pass --password-stdin and pipe the password in", err=True)
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\n")
+    migrations.upgrade(get_settings().sqlalchemy_url)
+    try:
+        data = UserCreate(email=email, full_name=name, role=role, password=password,  # type: ignore[arg-type]
+                          registration_number=registration_number, authorized_to_needle=authorized_to_needle)
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"{'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        with _sessionmaker()() as session, session.begin():
+            user = users.create(session, SYSTEM_ACTOR, data)
+    except DomainError as exc:
+        typer.echo(str(exc.detail), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Created {user.role} {user.email} ({user.id})")
+
+
+@cli.command()
+def worker(interval: Annotated[float, typer.Option(help="Seconds to sleep when there is nothing to do")] = 1.0
+           ) -> None:
+    """Run background work (webhook delivery) until stopped; run one or more beside the API processes."""
+    from app.integrations.delivery import run_forever
+
+    settings = get_settings()
+    migrations.upgrade(settings.sqlalchemy_url)
+    typer.echo("imschart worker: delivering webhooks and running exports", err=True)
+    run_forever(_sessionmaker(), interval=interval, allow_plain_http_loopback=settings.env != "production",
+                data_dir=settings.data_dir)
+
+
+@cli.command("export")
+def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the archive into")],
+                  format: Annotated[str, typer.Option(help="ndjson (restorable) or csv")] = "ndjson",
+                  since: Annotated[datetime | None, typer.Option(help="Only records changed after (UTC)")] = None
+                  ) -> None:
+    """Export the whole clinic to a zip (one file per record type + manifest.json), without the server."""
+    from app.exports.archive import write_archive
+
+    if format not in ("ndjson", "csv"):
+        typer.echo("--format must be ndjson or csv", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"imschart-{format}-{stamp}.zip"
+    with path.open("wb") as fh:
+        manifest = write_archive(engine, fh, format,
+                                 since.replace(tzinfo=UTC) if since and since.tzinfo is None else since)
+    total = sum(f["records"] for f in manifest["files"].values())
+    typer.echo(f"Wrote {total} records to {path}")
+
+
+@cli.command("import-archive")
+def import_archive_command(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Restore a whole-clinic NDJSON archive into an empty database (backup restore, SQLite <-> PostgreSQL)."""
+    from app.exports.archive import ArchiveError, import_archive
+
+    settings = get_settings()
+    migrations.upgrade(settings.sqlalchemy_url)
+    try:
+        counts = import_archive(make_engine(settings.sqlalchemy_url), file)
+    except ArchiveError as exc:
+        typer.echo(f"Refused: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Restored {sum(counts.values())} records from {file.name}; run `imschart audit verify` "
+               "(it needs the IMS_SECRET_KEY the archive was written with)")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chains; exit 1 if any entry was altered or removed."""
+    settings = get_settings()
+    key = audit.audit_key_from_secret(settings.resolved_secret_key())
+    problems = 0
+    with _sessionmaker()() as session:
+        for problem in audit.verify(session, key):
+            problems += 1
+            typer.echo(f"chain {problem.chain} seq {problem.seq}: {problem.message}", err=True)
+    if problems:
+        typer.echo(f"Audit trail FAILED verification: {problems} problem(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo("Audit trail verified: every chain is intact.")
+
+
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The clinic profile and clinic-wide settings."""

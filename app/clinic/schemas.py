@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from app.patients.schemas import Address, Phone
+
+
+def _known_zone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError("must be an IANA time zone such as America/Toronto")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
+
+
+class ClinicUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address: Address | None = None
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    time_zone: TimeZone | None = None
+    screening_recheck_days: int | None = Field(
+        None, ge=0, le=365, description="Precaution screens older than this many days warn (0 = same day)")
+
+
+class ClinicOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    address: Address | None
+    phone: str | None
+    email: str | None
+    time_zone: str
+    screening_recheck_days: int
+    version: int
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Informed consent for dry needling, electrical stimulation and data sharing."""

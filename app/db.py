@@ -1,0 +1,66 @@
+"""Engine and the per-request session: one transaction per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers, FULL sync so a committed note survives power loss, FKs enforced.
+
+    Every request writes (at least its audit row), so transactions start with BEGIN IMMEDIATE: two
+    deferred transactions that both try to upgrade to a write lock would otherwise fail at once
+    with "database is locked" instead of waiting for busy_timeout.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: Engine, *, audit_key: bytes) -> sessionmaker[Session]:
+    # expire_on_commit=False: responses are serialised after the commit from already-loaded state.
+    # The audit key rides on each session for the hash chain written at commit (app.kit.audit).
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info={"audit_key": audit_key})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Commit when the handler returns, roll back on any exception; services only flush()."""
+    session: Session = request.app.state.sessionmaker()
+    request.state.db = session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function": the commit runs before the response is sent, so a client never sees a
+# success for a write that then failed to commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,0 +1,1 @@
+"""Episodes of care: a presenting problem from intake to discharge."""

@@ -1,0 +1,107 @@
+"""Episode rules: known condition codes, onset not in the future, discharge closes the episode."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clinic import service as clinic
+from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeUpdate
+from app.kit import audit
+from app.kit.actor import Actor
+from app.kit.errors import Conflict, FieldError, NotFound, Unprocessable, field_error
+from app.kit.etag import check_version
+from app.kit.pagination import PageParams, paginate
+from app.models.clinical import Episode
+from app.models.patient import Patient
+from app.reference.service import catalog
+
+
+def get(session: Session, episode_id: uuid.UUID) -> Episode:
+    episode = session.get(Episode, episode_id)
+    if episode is None:
+        raise NotFound(f"No episode {episode_id}")
+    return episode
+
+
+def read(session: Session, actor: Actor, episode_id: uuid.UUID) -> Episode:
+    episode = get(session, episode_id)
+    _audit(session, actor, "read", episode)
+    return episode
+
+
+def create(session: Session, actor: Actor, patient: Patient, data: EpisodeCreate) -> Episode:
+    values = data.model_dump()
+    _check(session, values)
+    episode = Episode(patient_id=patient.id, created_by=actor.id, status="open", **values)
+    session.add(episode)
+    session.flush()
+    _audit(session, actor, "create", episode)
+    return episode
+
+
+def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate, expected_version: int) -> Episode:
+    check_version(episode.version, expected_version)
+    changes = data.model_dump(exclude_unset=True)
+    if "conditions" in changes and changes["conditions"] is None:
+        raise field_error("conditions", "may not be null; an episode treats at least one condition")
+    if "goals" in changes and changes["goals"] is None:
+        changes["goals"] = []
+    _check(session, changes)
+    for name, value in changes.items():
+        setattr(episode, name, value)
+    session.flush()
+    _audit(session, actor, "update", episode, detail={"fields": sorted(changes)})
+    return episode
+
+
+def discharge(session: Session, actor: Actor, episode: Episode, data: EpisodeDischarge,
+              expected_version: int | None) -> Episode:
+    if episode.status == "discharged":
+        raise Conflict(f"The episode was already discharged on {episode.discharged_on}")
+    if expected_version is not None:
+        check_version(episode.version, expected_version)
+    today = clinic.today(session)
+    discharged_on = data.discharged_on or today
+    if discharged_on > today:
+        raise field_error("discharged_on", "cannot be in the future")
+    if episode.onset_date and discharged_on < episode.onset_date:
+        raise field_error("discharged_on", "cannot be before the onset date")
+    episode.status, episode.discharged_on = "discharged", discharged_on
+    episode.discharge_reason, episode.discharge_outcome = data.discharge_reason, data.discharge_outcome
+    session.flush()
+    _audit(session, actor, "discharge", episode)
+    return episode
+
+
+def list_for_patient(session: Session, actor: Actor, patient: Patient, params: PageParams,
+                     status: str | None) -> tuple[list[Episode], str | None]:
+    stmt = select(Episode).where(Episode.patient_id == patient.id)
+    if status:
+        stmt = stmt.where(Episode.status == status)
+    rows, cursor = paginate(session, stmt, [Episode.id], params, descending=True)
+    audit.record(session, actor, "search", resource_type="Episode", patient_id=patient.id,
+                 detail={"status": status, "result_ids": [str(e.id) for e in rows]})
+    return rows, cursor
+
+
+def _check(session: Session, values: dict[str, Any]) -> None:
+    errors: list[FieldError] = []
+    known = catalog(session).conditions
+    for i, code in enumerate(values.get("conditions") or []):
+        if code not in known:
+            errors.append(FieldError(field=f"conditions[{i}]",
+                                     message=f"unknown condition code {code!r}; see /api/v1/reference/conditions"))
+    onset = values.get("onset_date")
+    if onset is not None and onset > clinic.today(session):
+        errors.append(FieldError(field="onset_date", message="cannot be in the future"))
+    if errors:
+        raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+def _audit(session: Session, actor: Actor, action: str, episode: Episode, **kwargs: Any) -> None:
+    audit.record(session, actor, action, resource_type="Episode", resource_id=episode.id,
+                 patient_id=episode.patient_id, resource_version=episode.version, **kwargs)

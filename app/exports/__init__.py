@@ -1,0 +1,1 @@
+"""Exports: a patient's complete record (JSON, FHIR)."""

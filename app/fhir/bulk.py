@@ -1,0 +1,190 @@
+"""FHIR Bulk Data Access (v2): $export kick-off, status polling, NDJSON files, cancellation.
+
+Jobs share the export-job table and the background worker with whole-clinic exports. Patients are
+walked in keyset order one compartment at a time and appended to per-type NDJSON files, so memory
+stays flat however large the clinic is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.deps import Authorize
+from app.auth.permissions import Permission
+from app.db import SessionDep
+from app.exports.archive import snapshot
+from app.fhir import compartment, mapping
+from app.fhir.router import TYPES
+from app.kit import audit
+from app.kit.actor import Actor
+from app.kit.errors import DomainError, NotFound, field_error, problem_responses
+from app.models.base import utcnow
+from app.models.integration import ExportJob
+from app.models.patient import Patient
+from app.models.user import User
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
+NDJSON = "application/fhir+ndjson"
+PATIENT_BATCH = 200
+
+
+class BadRequest(DomainError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+def _kick_off(request: Request, session: Session, actor: Actor, level: str, prefer: str | None,
+              types: str | None, since: datetime | None, output_format: str | None) -> Response:
+    if prefer is None or "respond-async" not in prefer:
+        raise BadRequest("Bulk export is asynchronous: send the header Prefer: respond-async")
+    if output_format not in (None, NDJSON, "application/ndjson", "ndjson"):
+        raise field_error("_outputFormat", "only application/fhir+ndjson is supported")
+    wanted = [t.strip() for t in types.split(",")] if types else list(TYPES)
+    unknown = [t for t in wanted if t not in TYPES]
+    if unknown:
+        raise field_error("_type", f"unsupported resource types {unknown}; this server exports {list(TYPES)}")
+    if since is not None and since.tzinfo is None:
+        raise field_error("_since", "must be an instant with a time zone, e.g. 2026-11-01T00:00:00Z")
+    job = ExportJob(kind="fhir_bulk", format="ndjson", since=since, status="queued", records_done=0,
+                    requested_by=actor.id, requested_by_type=actor.type,
+                    request={"url": str(request.url), "types": wanted, "level": level})
+    session.add(job)
+    session.flush()
+    audit.record(session, actor, "export", resource_type="ExportJob", resource_id=job.id,
+                 detail={"scope": f"fhir-{level}", "types": wanted, "since": since.isoformat() if since else None})
+    return Response(status_code=202, headers={"Content-Location": str(request.url_for("bulkStatus", job_id=job.id))})
+
+
+@router.get("/$export", operation_id="bulkExportSystem", summary="Bulk Data kick-off: every patient's data",
+            status_code=202, responses=problem_responses(400, 401, 403, 422))
+def export_system(request: Request, session: SessionDep, actor: Exporter,
+                  prefer: Annotated[str | None, Header()] = None,
+                  types: Annotated[str | None, Query(alias="_type")] = None,
+                  since: Annotated[datetime | None, Query(alias="_since")] = None,
+                  output_format: Annotated[str | None, Query(alias="_outputFormat")] = None) -> Response:
+    return _kick_off(request, session, actor, "system", prefer, types, since, output_format)
+
+
+@router.get("/Patient/$export", operation_id="bulkExportPatients", summary="Bulk Data kick-off: all patients",
+            status_code=202, responses=problem_responses(400, 401, 403, 422))
+def export_patients(request: Request, session: SessionDep, actor: Exporter,
+                    prefer: Annotated[str | None, Header()] = None,
+                    types: Annotated[str | None, Query(alias="_type")] = None,
+                    since: Annotated[datetime | None, Query(alias="_since")] = None,
+                    output_format: Annotated[str | None, Query(alias="_outputFormat")] = None) -> Response:
+    return _kick_off(request, session, actor, "patient", prefer, types, since, output_format)
+
+
+def _job(session: Session, job_id: uuid.UUID) -> ExportJob:
+    job = session.get(ExportJob, job_id)
+    if job is None or job.kind != "fhir_bulk" or job.status == "cancelled":
+        raise NotFound(f"No bulk export {job_id}")
+    return job
+
+
+@router.get("/$export-poll/{job_id}", name="bulkStatus", operation_id="bulkExportStatus",
+            summary="Poll: 202 with X-Progress while running, then the manifest",
+            responses=problem_responses(401, 403, 404))
+def status(request: Request, session: SessionDep, _: Exporter, job_id: uuid.UUID) -> Response:
+    job = _job(session, job_id)
+    if job.status in ("queued", "running"):
+        progress = f"{job.status}: {job.records_done} resources" + (f" ({job.current_table})" if job.current_table
+                                                                    else "")
+        return Response(status_code=202, headers={"X-Progress": progress, "Retry-After": "2"})
+    if job.status == "failed":
+        raise DomainError(f"The export failed: {job.error}")
+    files = (job.manifest or {}).get("files", {})
+    output = [{"type": name.removesuffix(".ndjson"), "count": meta["records"],
+               "url": str(request.url_for("bulkFile", job_id=job.id, name=name))}
+              for name, meta in sorted(files.items()) if meta["records"]]
+    return JSONResponse({"transactionTime": (job.started_at or job.created_at).isoformat(),
+                         "request": (job.request or {}).get("url"), "requiresAccessToken": True,
+                         "output": output, "error": []})
+
+
+@router.delete("/$export-poll/{job_id}", status_code=202, operation_id="bulkExportCancel",
+               summary="Cancel a bulk export and delete its files", responses=problem_responses(401, 403, 404))
+def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
+    job = _job(session, job_id)
+    job.status, job.finished_at = "cancelled", utcnow()
+    session.flush()
+    shutil.rmtree(_dir(request.app.state.settings.data_dir, job.id), ignore_errors=True)
+    audit.record(session, actor, "cancel", resource_type="ExportJob", resource_id=job.id)
+    return Response(status_code=202)
+
+
+@router.get("/$export-file/{job_id}/{name}", name="bulkFile", operation_id="bulkExportFile",
+            summary="One NDJSON output file", responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"},
+                                                         **problem_responses(401, 403, 404)})
+def download(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID, name: str) -> FileResponse:
+    job = _job(session, job_id)
+    files = (job.manifest or {}).get("files", {})
+    if job.status != "completed" or name not in files:
+        raise NotFound(f"No file {name} in this export")
+    audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id, detail={"file": name})
+    return FileResponse(_dir(request.app.state.settings.data_dir, job.id) / name, media_type=NDJSON)
+
+
+def _dir(data_dir: Path, job_id: uuid.UUID) -> Path:
+    return Path(data_dir) / "exports" / f"fhir-{job_id}"
+
+
+def run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID) -> None:
+    """Write the NDJSON files; checks for cancellation between batches of patients."""
+    with factory() as session:
+        job = session.get_one(ExportJob, job_id)
+        types, since = set((job.request or {}).get("types") or TYPES), job.since
+    target = _dir(data_dir, job_id)
+    target.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {t: 0 for t in sorted(types)}
+    handles = {t: (target / f"{t}.ndjson").open("w", encoding="utf-8") for t in counts}
+
+    def emit(resource: mapping.Resource) -> None:
+        rtype = resource["resourceType"]
+        updated = resource.get("meta", {}).get("lastUpdated") or resource.get("recorded")
+        if rtype in handles and (since is None or (updated and datetime.fromisoformat(updated) > since)):
+            handles[rtype].write(json.dumps(resource, separators=(",", ":")) + "\n")
+            counts[rtype] += 1
+
+    try:
+        after: uuid.UUID | None = None
+        # One read snapshot that never blocks writers (SQLite's app engine would take the write lock).
+        with snapshot(factory.kw["bind"]) as conn, Session(bind=conn) as session:
+            if "Practitioner" in types:
+                for user in session.scalars(select(User).order_by(User.id)):
+                    emit(mapping.practitioner(user))
+            while True:
+                stmt = select(Patient).order_by(Patient.id).limit(PATIENT_BATCH)
+                patients = session.scalars(stmt.where(Patient.id > after) if after else stmt).all()
+                if not patients:
+                    break
+                for patient in patients:
+                    for resource in compartment.fhir_resources(session, compartment.load(session, patient)):
+                        if resource["resourceType"] != "Practitioner":
+                            emit(resource)
+                after = patients[-1].id
+                session.expunge_all()
+                with factory() as progress, progress.begin():
+                    state = progress.scalar(select(ExportJob.status).where(ExportJob.id == job_id))
+                    if state == "cancelled":
+                        return
+                    progress.execute(update(ExportJob).where(ExportJob.id == job_id).values(
+                        records_done=sum(counts.values()), current_table="Patient", heartbeat_at=utcnow()))
+    finally:
+        for handle in handles.values():
+            handle.close()
+    manifest: dict[str, Any] = {"files": {f"{t}.ndjson": {"records": n} for t, n in counts.items()}}
+    with factory() as session, session.begin():
+        session.execute(update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "running").values(
+            status="completed", finished_at=utcnow(), manifest=manifest, current_table=None,
+            records_done=sum(counts.values())))

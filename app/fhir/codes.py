@@ -1,0 +1,41 @@
+"""Code systems: LOINC and SNOMED CT where they exist, the project's own URIs for Gunn IMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BASE = "https://imschart.org/fhir"
+GUNN = f"{BASE}/CodeSystem/gunn-findings"
+IMS = f"{BASE}/CodeSystem/ims-procedure"
+MUSCLES = f"{BASE}/CodeSystem/muscles"
+LEVELS = f"{BASE}/CodeSystem/nerve-root-levels"
+CONDITIONS = f"{BASE}/CodeSystem/conditions"
+INSTRUMENTS = f"{BASE}/CodeSystem/outcome-instruments"
+RECORD_EVENTS = f"{BASE}/CodeSystem/record-events"
+CHART_NUMBER = f"{BASE}/NamingSystem/chart-number"
+REGISTRATION = f"{BASE}/NamingSystem/college-registration"
+ON_HEALTH_CARD = "https://fhir.infoway-inforoute.ca/NamingSystem/ca-on-patient-hcn"
+ICD10CA = "https://fhir.infoway-inforoute.ca/CodeSystem/icd10ca"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+PAIN_NRS = "72514-3"
+LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"), "bilateral": ("51440002", "Bilateral")}
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def concept(system: str, code: str, display: str | None = None, text: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"coding": [coding(system, code, display)]}
+    if text or display:
+        out["text"] = text or display
+    return out
+
+
+def laterality(side: str) -> dict[str, Any]:
+    code, display = LATERALITY[side]
+    return coding(SNOMED, code, display)

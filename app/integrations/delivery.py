@@ -1,0 +1,126 @@
+"""The webhook worker: signed POSTs from the outbox, retried with backoff, in order per resource.
+
+Rows are claimed with a short lease in their own transaction and the HTTP call happens outside any
+transaction, so a slow receiver never holds a database lock (on SQLite that would stop all writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from app.integrations.urls import UnsafeUrl, check
+from app.models.base import utcnow
+from app.models.integration import WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger("imschart.webhooks")
+LEASE = timedelta(seconds=60)
+GIVE_UP_AFTER = timedelta(hours=72)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at 1 h: a receiver down for a day still gets everything."""
+    return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _due(session: Session, now: datetime, batch: int) -> list[tuple[WebhookDelivery, WebhookSubscription]]:
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(and_(earlier.subscription_id == WebhookDelivery.subscription_id,
+                                  earlier.ordering_key == WebhookDelivery.ordering_key,
+                                  earlier.status == "pending",
+                                  (earlier.created_at < WebhookDelivery.created_at)
+                                  | and_(earlier.created_at == WebhookDelivery.created_at,
+                                         earlier.id < WebhookDelivery.id)))
+    rows = session.execute(
+        select(WebhookDelivery, WebhookSubscription)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
+               WebhookSubscription.active.is_(True), ~blocked)
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id).limit(batch)).all()
+    return [(d, s) for d, s in rows]
+
+
+def deliver_due(factory: sessionmaker[Session], client: httpx.Client, *, now: datetime | None = None,
+                batch: int = 50, allow_plain_http_loopback: bool = False) -> int:
+    """One pass over the outbox; returns how many deliveries were attempted."""
+    now = now or utcnow()
+    with factory() as session, session.begin():
+        due = _due(session, now, batch)
+    attempted = 0
+    for delivery, sub in due:
+        with factory() as session, session.begin():  # claim: a lease other workers respect
+            claimed = session.execute(
+                update(WebhookDelivery).where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == "pending",
+                                              WebhookDelivery.next_attempt_at == delivery.next_attempt_at)
+                .values(next_attempt_at=now + LEASE)).rowcount  # type: ignore[attr-defined]
+        if not claimed:
+            continue
+        attempted += 1
+        status, error = _send(client, sub, delivery, allow_plain_http_loopback)
+        with factory() as session, session.begin():
+            values: dict[str, Any] = {"attempts": WebhookDelivery.attempts + 1, "last_status_code": status,
+                                      "last_error": error}
+            if status is not None and 200 <= status < 300:
+                values |= {"status": "delivered", "delivered_at": utcnow()}
+            elif now - delivery.created_at >= GIVE_UP_AFTER:
+                values |= {"status": "failed"}
+            else:
+                values |= {"next_attempt_at": now + backoff(delivery.attempts + 1)}
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values))
+    return attempted
+
+
+def _send(client: httpx.Client, sub: WebhookSubscription, delivery: WebhookDelivery,
+          allow_plain_http_loopback: bool) -> tuple[int | None, str | None]:
+    try:
+        check(sub.url, allow_plain_http_loopback=allow_plain_http_loopback)  # again: DNS may have changed
+    except UnsafeUrl as exc:
+        return None, f"refused: {exc}"
+    body = encode(delivery.payload)
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json", "User-Agent": "IMS-Chart-Webhooks/1",
+               "IMS-Event-Id": delivery.event_id, "IMS-Timestamp": str(timestamp),
+               "IMS-Signature": sign(sub.secret, timestamp, body)}
+    try:
+        response = client.post(sub.url, content=body, headers=headers, timeout=10, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    return response.status_code, None if response.is_success else f"HTTP {response.status_code}"
+
+
+def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, allow_plain_http_loopback: bool = False,
+                stop: threading.Event | None = None, data_dir: Path | None = None) -> None:
+    """The `imschart worker` loop (and the in-process thread of the embedded default): webhooks, exports."""
+    from app.exports.jobs import run_export_jobs
+
+    stop = stop or threading.Event()
+    with httpx.Client() as client:
+        while not stop.is_set():
+            try:
+                busy = deliver_due(factory, client, allow_plain_http_loopback=allow_plain_http_loopback)
+                if data_dir is not None:
+                    busy += run_export_jobs(factory, data_dir)
+                if busy == 0:
+                    stop.wait(interval)
+            except Exception:  # keep delivering; the failure is logged with its traceback
+                log.exception("webhook delivery pass failed")
+                stop.wait(interval)

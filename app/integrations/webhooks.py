@@ -1,0 +1,143 @@
+"""Webhook subscriptions, their delivery log, manual redelivery and a test ping."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.deps import Authorize
+from app.auth.permissions import Permission
+from app.db import SessionDep
+from app.integrations.urls import UnsafeUrl, check
+from app.integrations.webhook_schemas import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut, WebhookUpdate
+from app.kit import audit
+from app.kit.actor import Actor
+from app.kit.errors import NotFound, field_error, problem_responses
+from app.kit.etag import IfMatch, check_version, set_etag
+from app.kit.pagination import Page, PageParamsDep, paginate
+from app.models.base import new_id, utcnow
+from app.models.integration import WebhookDelivery, WebhookSubscription
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["integrations"])
+Manager = Annotated[Actor, Authorize(Permission.WEBHOOKS)]
+
+
+def _check_url(request: Request, url: str) -> None:
+    try:
+        check(url, allow_plain_http_loopback=request.app.state.settings.env != "production")
+    except UnsafeUrl as exc:
+        raise field_error("url", str(exc)) from exc
+
+
+def _get(session: Session, webhook_id: uuid.UUID) -> WebhookSubscription:
+    sub = session.get(WebhookSubscription, webhook_id)
+    if sub is None:
+        raise NotFound(f"No webhook subscription {webhook_id}")
+    return sub
+
+
+@router.post("", status_code=201, response_model=WebhookCreated, operation_id="createWebhook",
+             summary="Subscribe a URL to events such as patient.created or treatment.signed",
+             responses=problem_responses(401, 403, 422))
+def create_webhook(request: Request, session: SessionDep, actor: Manager, body: WebhookCreate,
+                   response: Response) -> WebhookCreated:
+    _check_url(request, body.url)
+    secret = body.secret or "whsec_" + secrets.token_urlsafe(32)
+    sub = WebhookSubscription(url=body.url, event_types=sorted(set(body.event_types)), secret=secret,
+                              active=body.active, scopes=sorted(set(body.scopes)), created_by=actor.id)
+    session.add(sub)
+    session.flush()
+    audit.record(session, actor, "create", resource_type="WebhookSubscription", resource_id=sub.id)
+    response.headers["Cache-Control"] = "no-store"
+    set_etag(response, sub.version)
+    return WebhookCreated(**WebhookOut.model_validate(sub).model_dump(), secret=secret)
+
+
+@router.get("", response_model=list[WebhookOut], operation_id="listWebhooks", summary="Subscriptions",
+            responses=problem_responses(401, 403))
+def list_webhooks(session: SessionDep, _: Manager) -> list[WebhookOut]:
+    subs = session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.created_at)).all()
+    return [WebhookOut.model_validate(s) for s in subs]
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut, operation_id="getWebhook", summary="One subscription",
+            responses=problem_responses(401, 403, 404))
+def get_webhook(session: SessionDep, _: Manager, webhook_id: uuid.UUID, response: Response) -> WebhookOut:
+    sub = _get(session, webhook_id)
+    set_etag(response, sub.version)
+    return WebhookOut.model_validate(sub)
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut, operation_id="updateWebhook",
+              summary="Change URL, events, scopes or pause it (If-Match required)",
+              responses=problem_responses(401, 403, 404, 412, 422, 428))
+def update_webhook(request: Request, session: SessionDep, actor: Manager, webhook_id: uuid.UUID, body: WebhookUpdate,
+                   expected: IfMatch, response: Response) -> WebhookOut:
+    sub = _get(session, webhook_id)
+    check_version(sub.version, expected)
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("url", "event_types", "scopes", "active"):
+        if name in changes and changes[name] is None:
+            raise field_error(name, "may not be null")
+    if "url" in changes:
+        _check_url(request, changes["url"])
+    for name, value in changes.items():
+        setattr(sub, name, sorted(set(value)) if isinstance(value, list) else value)
+    session.flush()
+    audit.record(session, actor, "update", resource_type="WebhookSubscription", resource_id=sub.id,
+                 detail={"fields": sorted(changes)})
+    set_etag(response, sub.version)
+    return WebhookOut.model_validate(sub)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut], operation_id="listWebhookDeliveries",
+            summary="The delivery log, newest first", responses=problem_responses(401, 403, 404, 422))
+def list_deliveries(session: SessionDep, _: Manager, webhook_id: uuid.UUID, page: PageParamsDep,
+                    status: str | None = None) -> Page[DeliveryOut]:
+    sub = _get(session, webhook_id)
+    stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
+    if status:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    rows, cursor = paginate(session, stmt, [WebhookDelivery.created_at, WebhookDelivery.id], page, descending=True)
+    return Page[DeliveryOut](items=[DeliveryOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+def _enqueue(session: Session, sub: WebhookSubscription, event_id: str, event_type: str, ordering_key: str,
+             payload: dict[str, object], redelivery_of: uuid.UUID | None = None) -> WebhookDelivery:
+    delivery = WebhookDelivery(id=new_id(), subscription_id=sub.id, event_id=event_id, event_type=event_type,
+                               ordering_key=ordering_key, payload=payload, next_attempt_at=utcnow(),
+                               redelivery_of=redelivery_of, status="pending", attempts=0)
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+@router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202, response_model=DeliveryOut,
+             operation_id="redeliverWebhook", summary="Send an event again (a new delivery with the same event id)",
+             responses=problem_responses(401, 403, 404))
+def redeliver(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryOut:
+    sub = _get(session, webhook_id)
+    original = session.get(WebhookDelivery, delivery_id)
+    if original is None or original.subscription_id != sub.id:
+        raise NotFound(f"No delivery {delivery_id} for this subscription")
+    copy = _enqueue(session, sub, original.event_id, original.event_type, f"redelivery/{new_id()}",
+                    original.payload, redelivery_of=original.id)
+    audit.record(session, actor, "redeliver", resource_type="WebhookDelivery", resource_id=original.id)
+    return DeliveryOut.model_validate(copy)
+
+
+@router.post("/{webhook_id}/ping", status_code=202, response_model=DeliveryOut, operation_id="pingWebhook",
+             summary="Queue a signed test event (type ping)", responses=problem_responses(401, 403, 404))
+def ping(session: SessionDep, actor: Manager, webhook_id: uuid.UUID) -> DeliveryOut:
+    sub = _get(session, webhook_id)
+    event_id = f"ping_{new_id().hex}"
+    payload: dict[str, object] = {"id": event_id, "type": "ping", "occurred_at": utcnow().isoformat(),
+                                  "resource": None}
+    delivery = _enqueue(session, sub, event_id, "ping", f"ping/{event_id}", payload)
+    audit.record(session, actor, "ping", resource_type="WebhookSubscription", resource_id=sub.id)
+    return DeliveryOut.model_validate(delivery)

@@ -1,0 +1,1 @@
+"""Shared machinery every domain uses: errors, pagination, concurrency, audit, request context."""

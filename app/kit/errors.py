@@ -1,0 +1,182 @@
+"""Domain exceptions carry their HTTP status; one set of handlers renders RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.kit.request_context import current_request, current_request_id
+
+log = logging.getLogger("imschart")
+_FHIR_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 412: "conflict",
+               422: "invalid", 429: "throttled", 500: "exception"}
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://imschart.org/problems/"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every 4xx/5xx body."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class DomainError(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, errors: list[FieldError] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotAuthenticated(DomainError):
+    status, slug, title = 401, "not-authenticated", "Authentication required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(DomainError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, slug, title = 412, "stale-version", "The record has changed since you read it"
+
+
+class PreconditionRequired(DomainError):
+    status, slug, title = 428, "if-match-required", "If-Match header required"
+
+
+class Unprocessable(DomainError):
+    status, slug, title = 422, "validation-error", "The request has invalid fields"
+
+
+class TooManyRequests(DomainError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+def field_error(field: str, message: str) -> Unprocessable:
+    return Unprocessable(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+def problem_response(status: int, slug: str, title: str, detail: str | None = None,
+                     errors: list[FieldError] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    info = current_request()
+    if info is not None and info.fhir:  # FHIR clients expect an OperationOutcome
+        issues: list[dict[str, Any]] = [{"severity": "error", "code": _FHIR_CODES.get(status, "processing"),
+                   "diagnostics": detail or title}]
+        issues += [{"severity": "error", "code": "invalid", "diagnostics": e.message, "expression": [e.field]}
+                   for e in errors or []]
+        return JSONResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status,
+                            media_type="application/fhir+json", headers=headers)
+    body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail,
+                   request_id=current_request_id(), errors=errors)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        media_type=PROBLEM_JSON, headers=headers)
+
+
+def loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'findings', 2, 'muscle') -> 'findings[2].muscle'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> tuple[int, str, str, list[FieldError]]:
+    errors: list[FieldError] = []
+    malformed = False
+    for err in exc.errors():
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            malformed = True
+            ctx = err.get("ctx") or {}
+            errors.append(FieldError(field="body", message=f"{msg}: {ctx.get('error', 'not valid JSON')}"))
+            continue
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown or server-owned field; remove it"
+        errors.append(FieldError(field=loc_to_field(err.get("loc", ())), message=msg))
+    if malformed:
+        return 400, "malformed-json", "The request body is not valid JSON", errors
+    return 422, Unprocessable.slug, Unprocessable.title, errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        status, slug, title, errors = _validation_errors(exc)
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        return problem_response(status, slug, title, detail, errors)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
+        # Someone else's update committed between our read and our write.
+        return problem_response(412, PreconditionFailed.slug, PreconditionFailed.title,
+                                "The record was changed by someone else; re-read it and try again")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required",
+                  413: "Request body too large", 415: "Unsupported media type"}
+        title = titles.get(exc.status_code, "HTTP error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(exc.status_code, title.lower().replace(" ", "-"), title, detail,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal-error", "Internal server error",
+                                "An unexpected error occurred; it has been logged with this request id")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries so OpenAPI documents each route's problem+json errors."""
+    descriptions = {400: "Malformed request", 401: "Missing or invalid bearer token", 403: "Role not allowed",
+                    404: "Not found", 409: "Conflict", 412: "Stale If-Match version",
+                    422: "Invalid fields", 428: "If-Match header required", 429: "Too many requests"}
+    return {s: {"model": Problem, "description": descriptions.get(s, "Error"),
+                "content": {PROBLEM_JSON: {}}} for s in statuses}

@@ -1,0 +1,48 @@
+"""ETag / If-Match optimistic concurrency: 428 without If-Match, 412 when it is stale."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Response
+
+from app.kit.errors import PreconditionFailed, PreconditionRequired
+
+_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,12})"\s*$')
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def if_match_version(
+    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. W/"3"')] = None,
+) -> int:
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired('Send If-Match with the ETag from your last read, e.g. If-Match: W/"3"')
+    found = _TAG.match(if_match)
+    if not found:
+        raise PreconditionRequired('If-Match must be a single version ETag such as W/"3" ("*" is not accepted)')
+    return int(found.group(1))
+
+
+def check_version(current: int, expected: int) -> None:
+    if current != expected:
+        raise PreconditionFailed(f"You edited version {expected}, but the record is now at version {current}")
+
+
+IfMatch = Annotated[int, Depends(if_match_version)]
+
+
+def optional_if_match_version(
+    if_match: Annotated[str | None, Header(description="Optional: the ETag you read; checked when sent")] = None,
+) -> int | None:
+    return None if if_match is None else if_match_version(if_match)
+
+
+OptionalIfMatch = Annotated[int | None, Depends(optional_if_match_version)]

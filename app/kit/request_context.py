@@ -1,0 +1,88 @@
+"""Per-request id, client address and user agent, for audit rows and problem bodies; body size cap."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    request_id: str
+    client_ip: str | None
+    user_agent: str | None
+    fhir: bool = False  # errors render as a FHIR OperationOutcome
+
+
+_current: ContextVar[RequestInfo | None] = ContextVar("ims_request", default=None)
+
+
+def current_request() -> RequestInfo | None:
+    return _current.get()
+
+
+def current_request_id() -> str | None:
+    info = _current.get()
+    return info.request_id if info else None
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware): sets the context, echoes X-Request-ID, caps the body size."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        supplied = headers.get("x-request-id", "")
+        request_id = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else uuid.uuid4().hex
+        client = scope.get("client")
+        info = RequestInfo(request_id, client[0] if client else None, (headers.get("user-agent") or "")[:400] or None,
+                           fhir=scope.get("path", "").startswith("/fhir"))
+        token = _current.set(info)
+        try:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                await _too_large(send, request_id, self.max_body_bytes)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        # An HTTPException passes through FastAPI's body parsing to the problem handler.
+                        raise HTTPException(413, f"The body exceeds {self.max_body_bytes} bytes")
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                await send(message)
+
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            _current.reset(token)
+
+
+async def _too_large(send: Send, request_id: str, limit: int) -> None:
+    body = json.dumps({"type": "https://imschart.org/problems/request-body-too-large",
+                       "title": "Request body too large", "status": 413,
+                       "detail": f"The body exceeds {limit} bytes", "request_id": request_id}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"x-request-id", request_id.encode())]})
+    await send({"type": "http.response.body", "body": body})

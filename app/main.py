@@ -1,0 +1,92 @@
+"""create_app(): routers, middleware, exception handlers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import migrate
+from app.assessments.router import router as assessments_router
+from app.audit.router import router as audit_router
+from app.auth.router import router as auth_router
+from app.auth.tokens import token_key_from_secret
+from app.chart.router import router as chart_router
+from app.clinic.router import router as clinic_router
+from app.config import Settings, get_settings
+from app.consents.router import router as consents_router
+from app.db import make_engine, make_sessionmaker
+from app.episodes.router import router as episodes_router
+from app.exports.jobs import router as export_jobs_router
+from app.exports.patient_record import router as export_router
+from app.fhir.bulk import router as fhir_bulk_router
+from app.fhir.router import router as fhir_router
+from app.health.router import router as health_router
+from app.integrations.changes import router as changes_router
+from app.integrations.clients import router as api_clients_router
+from app.integrations.delivery import run_forever
+from app.integrations.webhooks import router as webhooks_router
+from app.kit.audit import audit_key_from_secret
+from app.kit.errors import install_error_handlers
+from app.kit.idempotency import IdempotencyMiddleware
+from app.kit.request_context import RequestContextMiddleware
+from app.outcomes.router import router as outcomes_router
+from app.patients.router import router as patients_router
+from app.reference.router import router as reference_router
+from app.screenings.router import router as screenings_router
+from app.treatments.router import router as treatments_router
+from app.users.router import router as users_router
+
+API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_router, reference_router,
+               episodes_router, assessments_router, consents_router, screenings_router, treatments_router,
+               outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
+               export_router, export_jobs_router, fhir_bulk_router, fhir_router)  # bulk before the catch-alls
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The embedded default delivers webhooks from a thread of the API process itself."""
+    stop = threading.Event()
+    thread = None
+    if app.state.settings.run_worker_in_process:
+        thread = threading.Thread(target=run_forever, name="imschart-worker", daemon=True, kwargs={
+            "factory": app.state.sessionmaker, "stop": stop,
+            "allow_plain_http_loopback": app.state.settings.env != "production",
+            "data_dir": app.state.settings.data_dir})
+        thread.start()
+    yield
+    stop.set()
+    if thread is not None:
+        thread.join(timeout=5)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    secret = settings.resolved_secret_key()
+    engine = make_engine(settings.sqlalchemy_url)
+
+    app = FastAPI(
+        lifespan=_lifespan,
+        title="IMS Chart API",
+        version="1.0.0",
+        summary="Treatment records for Gunn IMS (intramuscular stimulation) clinics",
+        description="Every route needs `Authorization: Bearer <token>` from `POST /api/v1/auth/token`, "
+        "except the health probes. Errors are RFC 9457 `application/problem+json`.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit_key_from_secret(secret))
+    app.state.token_key = token_key_from_secret(secret)
+    app.state.head_revision = migrate.head_revision(settings.sqlalchemy_url)
+
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost
+    app.include_router(health_router)
+    for router in API_ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,48 @@
+"""Every ORM model, imported here so Alembic sees one metadata."""
+
+from app.models.audit import AuditChainHead, AuditEvent
+from app.models.base import Base
+from app.models.clinic import Clinic
+from app.models.clinical import Assessment, ClinicalRevision, Episode
+from app.models.integration import (
+                                    ApiClient,
+                                    ChangeEvent,
+                                    ExportJob,
+                                    IdempotencyKey,
+                                    RateWindow,
+                                    WebhookDelivery,
+                                    WebhookSubscription,
+)
+from app.models.patient import Counter, Patient
+from app.models.reference import ReferenceCondition, ReferenceLevel, ReferenceMuscle
+from app.models.treatment import Consent, OutcomeAdministration, Screening, Treatment
+from app.models.user import AuthToken, LoginAttempt, User
+
+__all__ = [
+                                    "ApiClient",
+                                    "Assessment",
+                                    "AuditChainHead",
+                                    "AuditEvent",
+                                    "AuthToken",
+                                    "Base",
+                                    "ChangeEvent",
+                                    "Clinic",
+                                    "ClinicalRevision",
+                                    "Consent",
+                                    "Counter",
+                                    "Episode",
+                                    "ExportJob",
+                                    "IdempotencyKey",
+                                    "LoginAttempt",
+                                    "OutcomeAdministration",
+                                    "Patient",
+                                    "RateWindow",
+                                    "ReferenceCondition",
+                                    "ReferenceLevel",
+                                    "ReferenceMuscle",
+                                    "Screening",
+                                    "Treatment",
+                                    "User",
+                                    "WebhookDelivery",
+                                    "WebhookSubscription",
+]

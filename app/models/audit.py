@@ -1,0 +1,57 @@
+"""The append-only, hash-chained audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, new_id
+
+# Audit rows are spread over this many independent hash chains: a writer locks only its chain's
+# head row, so concurrent requests do not queue behind one lock.
+AUDIT_CHAINS = 16
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        Index(None, "patient_id", "occurred_at"),
+        Index(None, "actor_id", "occurred_at"),
+        Index(None, "occurred_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    occurred_at: Mapped[datetime] = mapped_column()
+    actor_id: Mapped[uuid.UUID | None] = mapped_column()
+    actor_type: Mapped[str] = mapped_column(String(20))  # user | api_client | system | anonymous
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    actor_label: Mapped[str | None] = mapped_column(String(254))  # e.g. the email a login was tried with
+    action: Mapped[str] = mapped_column(String(30))
+    resource_type: Mapped[str | None] = mapped_column(String(40))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    resource_version: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column()
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    outcome: Mapped[str] = mapped_column(String(20))  # success | denied | failure
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    chain: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The last sequence number and hash of each chain; lets verify detect removed tail entries."""
+
+    __tablename__ = "audit_chain_heads"
+
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

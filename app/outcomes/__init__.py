@@ -1,0 +1,1 @@
+"""Outcome measures: instruments, server-side scoring, episode progress."""

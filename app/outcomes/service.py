@@ -1,0 +1,106 @@
+"""Administering instruments (server-scored) and the progress of an episode of care."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.episodes import service as episodes
+from app.kit import audit
+from app.kit.actor import Actor
+from app.kit.errors import FieldError, Unprocessable, field_error
+from app.kit.pagination import PageParams, paginate
+from app.models.base import utcnow
+from app.models.patient import Patient
+from app.models.treatment import OutcomeAdministration, Treatment
+from app.outcomes.instruments import INSTRUMENTS, ScoringError, improvement
+from app.outcomes.schemas import InstrumentProgress, OutcomeCreate, PainPoint, Progress, ScorePoint
+
+
+def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCreate) -> OutcomeAdministration:
+    instrument = INSTRUMENTS.get(data.instrument)
+    if instrument is None:
+        raise field_error("instrument", "unknown instrument; see /api/v1/reference/instruments")
+    try:
+        score, subscores, responses = instrument.score(data.responses)
+    except ScoringError as exc:
+        raise Unprocessable(f"{exc.field}: {exc.message}",
+                            errors=[FieldError(field=exc.field, message=exc.message)]) from exc
+    if data.labels is not None and len(data.labels) != len(data.responses):
+        raise field_error("labels", "give one label per response")
+    when = data.administered_at or utcnow()
+    if when > utcnow() + timedelta(minutes=5):
+        raise field_error("administered_at", "cannot be in the future")
+    if data.episode_id is not None and episodes.get(session, data.episode_id).patient_id != patient.id:
+        raise field_error("episode_id", "this episode belongs to another patient")
+    row = OutcomeAdministration(patient_id=patient.id, episode_id=data.episode_id, instrument=instrument.code,
+                                administered_at=when, responses=responses, labels=data.labels, score=score,
+                                subscores=subscores or None, recorded_by=actor.id)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "create", resource_type="OutcomeAdministration", resource_id=row.id,
+                 patient_id=patient.id)
+    return row
+
+
+def list_for_patient(session: Session, actor: Actor, patient: Patient, params: PageParams, *,
+                     instrument: str | None, episode_id: uuid.UUID | None
+                     ) -> tuple[list[OutcomeAdministration], str | None]:
+    stmt = select(OutcomeAdministration).where(OutcomeAdministration.patient_id == patient.id)
+    if instrument:
+        stmt = stmt.where(OutcomeAdministration.instrument == instrument)
+    if episode_id:
+        stmt = stmt.where(OutcomeAdministration.episode_id == episode_id)
+    rows, cursor = paginate(session, stmt, [OutcomeAdministration.administered_at, OutcomeAdministration.id],
+                            params, descending=True)
+    audit.record(session, actor, "search", resource_type="OutcomeAdministration", patient_id=patient.id,
+                 detail={"instrument": instrument, "result_ids": [str(r.id) for r in rows]})
+    return rows, cursor
+
+
+def load_for_episodes(session: Session, episode_ids: Sequence[uuid.UUID]
+                      ) -> tuple[Sequence[Treatment], Sequence[OutcomeAdministration]]:
+    """Everything progress needs for these episodes, in two queries."""
+    if not episode_ids:
+        return [], []
+    treatments = session.scalars(
+        select(Treatment).where(Treatment.episode_id.in_(episode_ids), Treatment.status != "discarded")
+        .order_by(Treatment.started_at, Treatment.id)).all()
+    outcomes = session.scalars(
+        select(OutcomeAdministration).where(OutcomeAdministration.episode_id.in_(episode_ids))
+        .order_by(OutcomeAdministration.administered_at, OutcomeAdministration.id)).all()
+    return treatments, outcomes
+
+
+def build_progress(episode_id: uuid.UUID, treatments: Iterable[Treatment],
+                   outcomes: Iterable[OutcomeAdministration]) -> Progress:
+    """Baseline = first administration in the episode; change = latest vs baseline, improvement positive."""
+    pain = [PainPoint(treatment_id=t.id, started_at=t.started_at, pre_pain_nprs=t.content.get("pre_pain_nprs"),
+                      post_pain_nprs=t.content.get("post_pain_nprs"))
+            for t in treatments if t.episode_id == episode_id]
+    series: dict[str, list[OutcomeAdministration]] = {}
+    for row in outcomes:
+        if row.episode_id == episode_id:
+            series.setdefault(row.instrument, []).append(row)
+    instruments = []
+    for code, rows in sorted(series.items()):
+        inst = INSTRUMENTS[code]
+        baseline, latest = rows[0].score, rows[-1].score
+        change = round(improvement(inst, baseline, latest), 2)
+        instruments.append(InstrumentProgress(
+            instrument=code, name=inst.name, better=inst.better, mcid=inst.mcid,
+            scores=[ScorePoint(id=r.id, administered_at=r.administered_at, score=r.score) for r in rows],
+            baseline=baseline, latest=latest, change=change, mcid_reached=len(rows) > 1 and change >= inst.mcid))
+    return Progress(episode_id=episode_id, pain=pain, instruments=instruments)
+
+
+def progress(session: Session, actor: Actor, episode_id: uuid.UUID) -> Progress:
+    episode = episodes.get(session, episode_id)
+    treatments, outcomes = load_for_episodes(session, [episode.id])
+    audit.record(session, actor, "read", resource_type="EpisodeProgress", resource_id=episode.id,
+                 patient_id=episode.patient_id)
+    return build_progress(episode.id, treatments, outcomes)

@@ -1,0 +1,1 @@
+"""Patient demographics: registration, search, deactivation (never deletion)."""

@@ -1,0 +1,164 @@
+"""Patient rules: chart numbers, validated health cards, search keys, deactivation instead of deletion."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from app.kit import audit
+from app.kit.actor import Actor
+from app.kit.errors import Conflict, NotFound, field_error
+from app.kit.etag import check_version
+from app.kit.pagination import PageParams, paginate
+from app.models.base import utcnow
+from app.models.patient import Counter, Patient
+from app.patients.identifiers import fold, normalise_health_card, phone_digits
+from app.patients.schemas import PatientCreate, PatientUpdate
+
+CHART_COUNTER = "chart_number"
+_PHONE_QUERY = re.compile(r"[0-9+()\-.\s]+")
+_REQUIRED = ("given_name", "family_name", "birth_date", "chart_number")
+
+
+def get(session: Session, patient_id: uuid.UUID) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(f"No patient {patient_id}")
+    return patient
+
+
+def read(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    patient = get(session, patient_id)
+    audit.record(session, actor, "read", resource_type="Patient", resource_id=patient.id,
+                 patient_id=patient.id, resource_version=patient.version)
+    return patient
+
+
+def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
+    values = data.model_dump(exclude_none=True, mode="json")
+    values["birth_date"] = data.birth_date
+    _check_birth_date(data.birth_date)
+    _apply_health_card(values, data.health_card_number, data.health_card_province)
+    if data.chart_number:
+        _ensure_chart_number_free(session, data.chart_number)
+    else:
+        values["chart_number"] = _next_chart_number(session)
+    patient = Patient(**values, active=True)
+    _refresh_search_keys(patient)
+    session.add(patient)
+    session.flush()
+    audit.record(session, actor, "create", resource_type="Patient", resource_id=patient.id,
+                 patient_id=patient.id, resource_version=patient.version)
+    return patient
+
+
+def update_patient(session: Session, actor: Actor, patient: Patient, data: PatientUpdate,
+                   expected_version: int) -> Patient:
+    check_version(patient.version, expected_version)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
+    for name in _REQUIRED:
+        if name in changes and changes[name] is None:
+            raise field_error(name, "is required and may not be null")
+    if "birth_date" in changes:
+        changes["birth_date"] = data.birth_date
+        _check_birth_date(data.birth_date)
+    if "health_card_number" in changes or "health_card_province" in changes:
+        number = changes.get("health_card_number", patient.health_card_number)
+        province = changes.get("health_card_province", patient.health_card_province)
+        _apply_health_card(changes, number, province)
+    if "chart_number" in changes and changes["chart_number"] != patient.chart_number:
+        _ensure_chart_number_free(session, changes["chart_number"])
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    _refresh_search_keys(patient)
+    session.flush()
+    audit.record(session, actor, "update", resource_type="Patient", resource_id=patient.id,
+                 patient_id=patient.id, resource_version=patient.version, detail={"fields": sorted(changes)})
+    return patient
+
+
+def deactivate(session: Session, actor: Actor, patient: Patient) -> Patient:
+    if patient.active:
+        patient.active = False
+        patient.deactivated_at = utcnow()
+        session.flush()
+    audit.record(session, actor, "deactivate", resource_type="Patient", resource_id=patient.id,
+                 patient_id=patient.id, resource_version=patient.version)
+    return patient
+
+
+def search(session: Session, actor: Actor, params: PageParams, *, q: str | None, birth_date: date | None,
+           active: bool | None) -> tuple[list[Patient], str | None]:
+    """Prefix match on family or given name, chart number or phone digits; alphabetical pages."""
+    stmt = select(Patient)
+    if q:
+        term = fold(q)
+        like = _escape_like(term) + "%"
+        conditions = [Patient.family_name_norm.like(like, escape="\\"),
+                      Patient.given_name_norm.like(like, escape="\\"),
+                      Patient.chart_number_norm.like(like, escape="\\")]
+        digits = phone_digits(q)
+        if digits and len(digits) >= 3 and _PHONE_QUERY.fullmatch(q):
+            conditions.append(Patient.phone_digits.like(digits + "%"))
+        stmt = stmt.where(or_(*conditions))
+    if birth_date:
+        stmt = stmt.where(Patient.birth_date == birth_date)
+    if active is not None:
+        stmt = stmt.where(Patient.active.is_(active))
+    rows, cursor = paginate(session, stmt, [Patient.family_name_norm, Patient.given_name_norm, Patient.id], params)
+    audit.record(session, actor, "search", resource_type="Patient",
+                 detail={"q": q, "birth_date": birth_date.isoformat() if birth_date else None, "active": active,
+                         "result_ids": [str(p.id) for p in rows]})
+    return rows, cursor
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _check_birth_date(value: date | None) -> None:
+    if value is not None and (value > date.today() or value.year < 1900):
+        raise field_error("birth_date", "must be a date between 1900-01-01 and today")
+
+
+def _apply_health_card(values: dict[str, Any], number: str | None, province: str | None) -> None:
+    if not number:
+        values["health_card_number"] = None
+        values["health_card_province"] = province
+        return
+    province = province or "ON"
+    try:
+        values["health_card_number"] = normalise_health_card(number, province)
+    except ValueError as exc:
+        raise field_error("health_card_number", str(exc)) from exc
+    values["health_card_province"] = province
+
+
+def _refresh_search_keys(patient: Patient) -> None:
+    patient.family_name_norm = fold(patient.family_name)
+    patient.given_name_norm = fold(patient.given_name)
+    patient.chart_number_norm = fold(patient.chart_number)
+    patient.phone_digits = phone_digits(patient.phone)
+
+
+def _ensure_chart_number_free(session: Session, chart_number: str) -> None:
+    clash = session.scalar(select(Patient.id).where(Patient.chart_number_norm == fold(chart_number)))
+    if clash is not None:
+        raise Conflict(f"Chart number {chart_number} is already in use")
+
+
+def _next_chart_number(session: Session) -> str:
+    """Sequential numbers from a locked counter row; skips any number a clinic entered by hand."""
+    while True:
+        value = session.execute(
+            update(Counter).where(Counter.name == CHART_COUNTER).values(value=Counter.value + 1)
+            .returning(Counter.value)
+        ).scalar_one()
+        candidate = f"{value:06d}"
+        if session.scalar(select(Patient.id).where(Patient.chart_number_norm == candidate)) is None:
+            return candidate

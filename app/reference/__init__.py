@@ -1,0 +1,1 @@
+"""Nerve-root levels, muscles and their roots, and the conditions a clinic treats."""

@@ -1,0 +1,1 @@
+"""Contraindication and precaution screens, re-checked at each visit."""

@@ -1,0 +1,1 @@
+"""Dry-needling (IMS) treatment sessions: needle log, e-stim, adverse events, safety gates."""

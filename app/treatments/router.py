@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from app.assessments.schemas import RevisionOut
+from app.auth.deps import Authorize
+from app.auth.permissions import Permission
+from app.db import SessionDep
+from app.kit import clinical_record
+from app.kit.actor import Actor
+from app.kit.errors import problem_responses
+from app.kit.etag import IfMatch, OptionalIfMatch, set_etag
+from app.kit.pagination import Page, PageParamsDep
+from app.models.treatment import Treatment
+from app.patients import service as patients
+from app.treatments import service
+from app.treatments.safety import SafetyContext
+from app.treatments.schemas import (
+    TreatmentAmendment,
+    TreatmentCreate,
+    TreatmentOut,
+    TreatmentRevisionDetail,
+    TreatmentUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["treatments"])
+Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
+Writer = Annotated[Actor, Authorize(Permission.CLINICAL_WRITE)]
+
+
+def _out(session: Session, response: Response, treatment: Treatment) -> TreatmentOut:
+    set_etag(response, treatment.version)
+    return service.to_out(session, treatment)
+
+
+@router.post("/patients/{patient_id}/treatments", status_code=201, response_model=TreatmentOut,
+             operation_id="createTreatment", summary="Record an IMS session (draft); needs an active IMS consent",
+             responses=problem_responses(400, 401, 403, 404, 409, 422))
+def create_treatment(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: TreatmentCreate,
+                     response: Response) -> TreatmentOut:
+    treatment = service.create(session, actor, patients.get(session, patient_id), body)
+    response.headers["Location"] = f"/api/v1/treatments/{treatment.id}"
+    return _out(session, response, treatment)
+
+
+@router.get("/patients/{patient_id}/treatments", response_model=Page[TreatmentOut], operation_id="listTreatments",
+            summary="A patient's sessions, newest first", responses=problem_responses(401, 403, 404, 422))
+def list_treatments(session: SessionDep, actor: Reader, patient_id: uuid.UUID, page: PageParamsDep,
+                    episode_id: uuid.UUID | None = None, include_discarded: bool = False) -> Page[TreatmentOut]:
+    patient = patients.get(session, patient_id)
+    rows, cursor = service.list_for_patient(session, actor, patient, page, episode_id=episode_id,
+                                            include_discarded=include_discarded)
+    ctx = SafetyContext.load(session, patient.id)
+    return Page[TreatmentOut](items=[service.to_out(session, t, ctx) for t in rows], next_cursor=cursor)
+
+
+@router.get("/treatments/{treatment_id}", response_model=TreatmentOut, operation_id="getTreatment",
+            summary="Read a session (current content, derived counts and precaution warnings)",
+            responses=problem_responses(401, 403, 404, 422))
+def get_treatment(session: SessionDep, actor: Reader, treatment_id: uuid.UUID, response: Response) -> TreatmentOut:
+    return _out(session, response, service.read(session, actor, treatment_id))
+
+
+@router.patch("/treatments/{treatment_id}", response_model=TreatmentOut, operation_id="updateTreatment",
+              summary="Edit a draft session (author only, If-Match required)",
+              responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428))
+def update_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentUpdate,
+                     expected: IfMatch, response: Response) -> TreatmentOut:
+    treatment = service.update_draft(session, actor, service.get(session, treatment_id), body, expected)
+    return _out(session, response, treatment)
+
+
+@router.delete("/treatments/{treatment_id}", status_code=204, operation_id="discardTreatment",
+               summary="Discard a draft session (kept, hidden from lists); signed sessions answer 409",
+               responses=problem_responses(401, 403, 404, 409))
+def discard_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID) -> Response:
+    service.discard(session, actor, service.get(session, treatment_id))
+    return Response(status_code=204)
+
+
+@router.post("/treatments/{treatment_id}/sign", response_model=TreatmentOut, operation_id="signTreatment",
+             summary="Sign (author only): needs consent and needles removed == needles inserted",
+             responses=problem_responses(401, 403, 404, 409, 412))
+def sign_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, expected: OptionalIfMatch,
+                   response: Response) -> TreatmentOut:
+    treatment = service.sign(session, actor, service.get(session, treatment_id), expected)
+    return _out(session, response, treatment)
+
+
+@router.post("/treatments/{treatment_id}/amendments", status_code=201, response_model=TreatmentOut,
+             operation_id="amendTreatment", summary="Correct a signed session: a new revision with a reason",
+             responses=problem_responses(400, 401, 403, 404, 409, 412, 422))
+def amend_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentAmendment,
+                    expected: OptionalIfMatch, response: Response) -> TreatmentOut:
+    treatment = service.amend(session, actor, service.get(session, treatment_id), body, expected)
+    return _out(session, response, treatment)
+
+
+@router.get("/treatments/{treatment_id}/history", response_model=list[RevisionOut],
+            operation_id="listTreatmentRevisions", summary="Every signed revision: who, when and why",
+            responses=problem_responses(401, 403, 404))
+def treatment_history(session: SessionDep, actor: Reader, treatment_id: uuid.UUID) -> list[RevisionOut]:
+    treatment = service.read(session, actor, treatment_id, action="read_history")
+    return [RevisionOut.model_validate(r) for r in clinical_record.history(session, service.RECORD_TYPE, treatment.id)]
+
+
+@router.get("/treatments/{treatment_id}/history/{revision}", response_model=TreatmentRevisionDetail,
+            operation_id="getTreatmentRevision", summary="One earlier revision, in full",
+            responses=problem_responses(401, 403, 404))
+def treatment_revision(session: SessionDep, actor: Reader, treatment_id: uuid.UUID,
+                       revision: int) -> TreatmentRevisionDetail:
+    treatment = service.read(session, actor, treatment_id, action="read_history")
+    return TreatmentRevisionDetail.model_validate(
+        clinical_record.revision(session, service.RECORD_TYPE, treatment.id, revision))

@@ -1,0 +1,192 @@
+"""Treatment sessions: who may needle, the safety gates, and the shared clinical-record lifecycle."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.assessments.schemas import ContentWarning
+from app.episodes import service as episodes
+from app.kit import audit, clinical_record
+from app.kit.actor import Actor
+from app.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, field_error, loc_to_field
+from app.kit.pagination import PageParams, paginate
+from app.models.base import utcnow
+from app.models.clinical import Assessment
+from app.models.patient import Patient
+from app.models.treatment import Treatment
+from app.models.user import User
+from app.reference.service import catalog
+from app.treatments import safety
+from app.treatments.safety import SafetyContext
+from app.treatments.schemas import TreatmentAmendment, TreatmentContent, TreatmentCreate, TreatmentOut, TreatmentUpdate
+
+RECORD_TYPE, LABEL = "treatment", "treatment session"
+_CLOCK_SKEW = timedelta(minutes=5)
+_RECORD_FIELDS = ("id", "patient_id", "episode_id", "assessment_id", "author_id", "status", "signed_at", "signed_by",
+                  "content_hash", "revision", "version", "created_at", "updated_at", "discarded_at")
+
+
+def get(session: Session, treatment_id: uuid.UUID) -> Treatment:
+    found = session.get(Treatment, treatment_id)
+    if found is None:
+        raise NotFound(f"No treatment session {treatment_id}")
+    return found
+
+
+def read(session: Session, actor: Actor, treatment_id: uuid.UUID, action: str = "read") -> Treatment:
+    treatment = get(session, treatment_id)
+    _audit(session, actor, action, treatment)
+    return treatment
+
+
+def content_of(treatment: Treatment) -> TreatmentContent:
+    return TreatmentContent.model_validate(treatment.content)
+
+
+def to_out(session: Session, treatment: Treatment, ctx: SafetyContext | None = None) -> TreatmentOut:
+    content = content_of(treatment)
+    cat = catalog(session)
+    ctx = ctx or SafetyContext.load(session, treatment.patient_id)
+    warnings = safety.check_needles(cat, content)
+    try:
+        warnings += safety.gate(ctx, cat, content, need_ims_consent=False)
+    except Conflict as exc:  # e.g. consent withdrawn since: show it, the record itself stands
+        warnings += [ContentWarning(field=e.field, message=e.message) for e in exc.errors or []]
+    muscles = sorted({n.muscle for n in content.needles})
+    cpt = None if not muscles else ("20560" if len(muscles) <= 2 else "20561")
+    data = content.model_dump()
+    if data["needles_inserted"] is None:
+        data["needles_inserted"] = len(content.needles)
+    return TreatmentOut(**data, **{f: getattr(treatment, f) for f in _RECORD_FIELDS}, muscles_needled=muscles,
+                        total_insertions=sum(n.insertions for n in content.needles), billing_cpt=cpt,
+                        warnings=warnings)
+
+
+def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCreate) -> Treatment:
+    _require_needler(session, actor)
+    episode = episodes.get(session, data.episode_id)
+    if episode.patient_id != patient.id:
+        raise field_error("episode_id", "this episode belongs to another patient")
+    if episode.status != "open":
+        raise Conflict("The episode is discharged; open a new episode before treating")
+    if data.assessment_id is not None:
+        assessment = session.get(Assessment, data.assessment_id)
+        if assessment is None or assessment.patient_id != patient.id:
+            raise field_error("assessment_id", "no such assessment for this patient")
+    values = data.model_dump(exclude={"episode_id", "assessment_id"})
+    values["started_at"] = data.started_at or utcnow()
+    content = _checked(session, values)
+    safety.gate(SafetyContext.load(session, patient.id), catalog(session), content, need_ims_consent=True)
+    treatment = Treatment(patient_id=patient.id, episode_id=episode.id, assessment_id=data.assessment_id,
+                          author_id=actor.id, status="draft", started_at=content.started_at,
+                          content=content.model_dump(mode="json"), revision=0)
+    session.add(treatment)
+    session.flush()
+    _audit(session, actor, "create", treatment)
+    return treatment
+
+
+def update_draft(session: Session, actor: Actor, treatment: Treatment, data: TreatmentUpdate,
+                 expected_version: int) -> Treatment:
+    clinical_record.ensure_draft_editable(treatment, actor, expected_version, LABEL)
+    content = _merged(session, treatment, data, prefix="")
+    safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content, need_ims_consent=False)
+    treatment.content = content.model_dump(mode="json")
+    treatment.started_at = content.started_at
+    session.flush()
+    _audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set)})
+    return treatment
+
+
+def sign(session: Session, actor: Actor, treatment: Treatment, expected_version: int | None) -> Treatment:
+    if treatment.status == "draft":
+        _require_needler(session, actor)
+        content = content_of(treatment)
+        safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content,
+                    need_ims_consent=True)
+        safety.check_needle_count(content)
+    clinical_record.sign(session, treatment, actor, RECORD_TYPE, LABEL, expected_version)
+    return treatment
+
+
+def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentAmendment,
+          expected_version: int | None) -> Treatment:
+    if treatment.status == "signed":
+        content = _merged(session, treatment, data.changes, prefix="changes.")
+        safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content,
+                    need_ims_consent=False)
+        safety.check_needle_count(content)
+    else:
+        content = content_of(treatment)
+    clinical_record.amend(session, treatment, actor, RECORD_TYPE, LABEL, data.reason,
+                          content.model_dump(mode="json"), expected_version)
+    treatment.started_at = content.started_at
+    session.flush()
+    return treatment
+
+
+def discard(session: Session, actor: Actor, treatment: Treatment) -> None:
+    clinical_record.discard(session, treatment, actor, RECORD_TYPE, LABEL)
+
+
+def recent(session: Session, patient_id: uuid.UUID, limit: int, episode_id: uuid.UUID | None = None
+           ) -> Sequence[Treatment]:
+    stmt = select(Treatment).where(Treatment.patient_id == patient_id, Treatment.status != "discarded")
+    if episode_id:
+        stmt = stmt.where(Treatment.episode_id == episode_id)
+    return session.scalars(stmt.order_by(Treatment.started_at.desc(), Treatment.id.desc()).limit(limit)).all()
+
+
+def list_for_patient(session: Session, actor: Actor, patient: Patient, params: PageParams, *,
+                     episode_id: uuid.UUID | None, include_discarded: bool) -> tuple[list[Treatment], str | None]:
+    stmt = select(Treatment).where(Treatment.patient_id == patient.id)
+    if episode_id:
+        stmt = stmt.where(Treatment.episode_id == episode_id)
+    if not include_discarded:
+        stmt = stmt.where(Treatment.status != "discarded")
+    rows, cursor = paginate(session, stmt, [Treatment.started_at, Treatment.id], params, descending=True)
+    audit.record(session, actor, "search", resource_type="Treatment", patient_id=patient.id,
+                 detail={"episode_id": str(episode_id) if episode_id else None,
+                         "result_ids": [str(t.id) for t in rows]})
+    return rows, cursor
+
+
+def _require_needler(session: Session, actor: Actor) -> None:
+    user = session.get(User, actor.id)
+    if user is None or not user.authorized_to_needle:
+        raise Forbidden("You are not rostered to perform dry needling (authorized_to_needle is false); "
+                        "an admin can update your staff record once the College roster confirms it")
+
+
+def _merged(session: Session, treatment: Treatment, changes: TreatmentUpdate, prefix: str) -> TreatmentContent:
+    required = ("started_at", "needles", "adverse_events")
+    return _checked(session, clinical_record.merge_changes(treatment.content, changes, required, prefix), prefix)
+
+
+def _checked(session: Session, values: dict[str, Any], prefix: str = "") -> TreatmentContent:
+    try:
+        content = TreatmentContent.model_validate(values)
+    except ValidationError as exc:  # pragma: no cover - fields were validated on the way in
+        errors = [FieldError(field=prefix + loc_to_field(e["loc"]), message=e["msg"]) for e in exc.errors()]
+        raise Unprocessable(errors[0].message, errors=errors) from exc
+    if content.started_at > utcnow() + _CLOCK_SKEW:
+        raise field_error(prefix + "started_at", "cannot be in the future")
+    cat = catalog(session)
+    safety.check_needles(cat, content, prefix)
+    for needle in content.needles:  # record the kind explicitly: it is part of the signed note
+        muscle = cat.muscle(needle.muscle)
+        if needle.kind is None and muscle is not None:
+            needle.kind = muscle.kind  # type: ignore[assignment]
+    return content
+
+
+def _audit(session: Session, actor: Actor, action: str, treatment: Treatment, **kwargs: Any) -> None:
+    audit.record(session, actor, action, resource_type="Treatment", resource_id=treatment.id,
+                 patient_id=treatment.patient_id, resource_version=treatment.version, **kwargs)

@@ -1,0 +1,61 @@
+"""Episodes of care: open, update, discharge; clinical, so never for reception."""
+
+from __future__ import annotations
+
+from tests.assessments.helpers import open_episode
+from tests.factories import make_patient
+
+
+def test_open_read_update_and_discharge(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"], conditions=["sciatica", "low_back_pain"])
+    assert episode["status"] == "open" and episode["conditions"] == ["sciatica", "low_back_pain"]
+    assert episode["planned_frequency"] == "weekly"
+    url = f"/api/v1/episodes/{episode['id']}"
+    got = client.get(url, headers=therapist.headers)
+    assert got.status_code == 200 and got.headers["etag"] == 'W/"1"'
+    assert client.patch(url, json={"goals": ["Sit 1 hour"]}, headers=therapist.headers).status_code == 428
+    updated = client.patch(url, json={"goals": ["Sit 1 hour"]}, headers={**therapist.headers, "If-Match": 'W/"1"'})
+    assert updated.status_code == 200 and updated.json()["goals"] == ["Sit 1 hour"]
+    discharged = client.post(f"{url}/discharge", headers=therapist.headers, json={
+        "discharged_on": "2026-11-20", "discharge_reason": "goals_met", "discharge_outcome": "Pain-free walking"})
+    assert discharged.status_code == 200, discharged.text
+    body = discharged.json()
+    assert body["status"] == "discharged" and body["discharged_on"] == "2026-11-20"
+    again = client.post(f"{url}/discharge", headers=therapist.headers, json={"discharge_reason": "other"})
+    assert again.status_code == 409
+    listing = client.get(f"/api/v1/patients/{patient['id']}/episodes?status=open", headers=therapist.headers)
+    assert listing.json()["items"] == []
+
+
+def test_bad_episode_input_names_the_field(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    url = f"/api/v1/patients/{patient['id']}/episodes"
+    response = client.post(url, json={"conditions": ["sciatica", "broken_heart"]}, headers=therapist.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "conditions[1]"
+    response = client.post(url, json={"conditions": []}, headers=therapist.headers)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "conditions"
+    response = client.post(url, json={"conditions": ["sciatica"], "onset_date": "2999-01-01"},
+                           headers=therapist.headers)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "onset_date"
+    episode = open_episode(client, therapist, patient["id"])
+    response = client.post(f"/api/v1/episodes/{episode['id']}/discharge", headers=therapist.headers,
+                           json={"discharge_reason": "bored"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "discharge_reason"
+    response = client.post("/api/v1/patients/00000000-0000-0000-0000-000000000000/episodes",
+                           json={"conditions": ["sciatica"]}, headers=therapist.headers)
+    assert response.status_code == 404
+
+
+def test_reception_cannot_see_episodes(client, staff):
+    therapist, reception = staff("therapist"), staff("reception")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"])
+    assert client.get(f"/api/v1/episodes/{episode['id']}", headers=reception.headers).status_code == 403
+    assert client.get(f"/api/v1/patients/{patient['id']}/episodes", headers=reception.headers).status_code == 403
+    response = client.post(f"/api/v1/patients/{patient['id']}/episodes", json={"conditions": ["sciatica"]},
+                           headers=reception.headers)
+    assert response.status_code == 403

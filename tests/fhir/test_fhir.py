@@ -1,0 +1,147 @@
+"""FHIR R4: every resource we emit validates against fhir.resources; read, search and $everything work."""
+
+from __future__ import annotations
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+
+from tests.assessments.helpers import assessment_body
+from tests.treatments.helpers import ready_patient, record_session
+
+
+@pytest.fixture
+def seeded(client, staff):
+    """A realistic chart: signed and amended assessment, signed session with e-stim and an AE, outcomes."""
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist, anticoagulants=True)
+    headers = therapist.headers
+    a = client.post(f"/api/v1/patients/{patient['id']}/assessments", json=assessment_body(episode["id"]),
+                    headers=headers).json()
+    client.post(f"/api/v1/assessments/{a['id']}/sign", headers=headers)
+    client.post(f"/api/v1/assessments/{a['id']}/amendments", headers=headers,
+                json={"reason": "S1 was right-sided", "changes": {"plan": "IMS weekly x6"}})
+    t = record_session(client, therapist, patient["id"], episode["id"], needles_removed=6, adverse_events=[
+        {"kind": "bruising", "severity": "mild", "action_taken": "pressure"}]).json()
+    client.post(f"/api/v1/treatments/{t['id']}/sign", headers=headers)
+    for responses in ([4] * 10, [3, 3, 2, None, 3, 2, 2, 2, 2, 3]):
+        client.post(f"/api/v1/patients/{patient['id']}/outcomes", headers=headers,
+                    json={"instrument": "odi", "responses": responses, "episode_id": episode["id"]})
+    return therapist, patient, episode, a, t
+
+
+def validate(resource: dict) -> None:
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+def test_patient_bundle_validates_resource_by_resource(client, seeded):
+    therapist, patient, _, assessment, treatment = seeded
+    response = client.get(f"/api/v1/patients/{patient['id']}/export", params={"format": "fhir"},
+                          headers=therapist.headers)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/fhir+json")
+    bundle = response.json()
+    validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    for resource in resources:
+        validate(resource)
+    kinds = {r["resourceType"] for r in resources}
+    assert kinds == {"Patient", "Practitioner", "Condition", "Encounter", "Observation", "Procedure", "Consent",
+                     "Provenance"}
+    by_id = {r["id"]: r for r in resources}
+    panel = by_id[f"{assessment['id']}-f0-panel"]
+    assert panel["code"]["coding"][0]["code"] == "segmental-panel" and len(panel["hasMember"]) == 4
+    finding = by_id[panel["hasMember"][0]["reference"].split("/")[1]]
+    assert finding["bodySite"]["coding"][1] == {"system": "http://snomed.info/sct", "code": "7771000",
+                                                "display": "Left"}
+    assert finding["component"][0]["valueCodeableConcept"]["coding"][0]["code"] == "L5"
+    procedure = by_id[treatment["id"]]
+    assert procedure["status"] == "completed" and procedure["complication"][0]["text"] == "bruising (mild)"
+    assert len(procedure["bodySite"]) == 6
+    pain = by_id[f"{treatment['id']}-pain-pre"]
+    assert pain["code"]["coding"][0] == {"system": "http://loinc.org", "code": "72514-3",
+                                         "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}
+    provenance = [r for r in resources if r["resourceType"] == "Provenance"]
+    assert sorted(p["activity"]["coding"][0]["code"] for p in provenance) == ["amend", "sign", "sign"]
+    assert {p.get("reason", [{}])[0].get("text") for p in provenance} >= {"S1 was right-sided"}
+
+
+def test_ids_are_stable_across_exports(client, seeded):
+    therapist, patient, *_ = seeded
+    url = f"/api/v1/patients/{patient['id']}/export"
+    ids = [[e["resource"]["id"] for e in client.get(url, params={"format": "fhir"}, headers=therapist.headers)
+            .json()["entry"]] for _ in range(2)]
+    assert ids[0] == ids[1]
+
+
+def test_json_export_has_every_revision_and_the_audit_trail(client, seeded, staff):
+    therapist, patient, _, assessment, _ = seeded
+    client.get(f"/api/v1/patients/{patient['id']}", headers=therapist.headers)
+    client.get(f"/api/v1/patients/{patient['id']}/export", headers=therapist.headers)
+    body = client.get(f"/api/v1/patients/{patient['id']}/export", headers=therapist.headers).json()
+    assert body["patient"]["id"] == patient["id"] and "family_name_norm" not in body["patient"]
+    revisions = [r for r in body["revisions"] if r["record_id"] == assessment["id"]]
+    assert [r["revision"] for r in revisions] == [1, 2]
+    assert revisions[1]["reason"] == "S1 was right-sided"
+    assert len(body["consents"]) == 2 and len(body["outcomes"]) == 2 and len(body["treatments"]) == 1
+    assert all("password_hash" not in u for u in body["staff"])
+    actions = {e["action"] for e in body["audit_trail"]}
+    assert {"create", "sign", "amend", "read", "export"} <= actions
+    assert client.get(f"/api/v1/patients/{patient['id']}/export", headers=staff("reception").headers
+                      ).status_code == 403
+    assert client.get(f"/api/v1/patients/{patient['id']}/export", headers=staff("auditor").headers
+                      ).status_code == 403
+
+
+def test_fhir_read_search_and_everything(client, seeded):
+    therapist, patient, _, _, treatment = seeded
+    h = therapist.headers
+    assert client.get("/fhir/metadata").status_code == 200  # public
+    validate(client.get("/fhir/metadata").json())
+    read = client.get(f"/fhir/Procedure/{treatment['id']}", headers=h)
+    assert read.status_code == 200 and read.json()["id"] == treatment["id"]
+    assert client.get(f"/fhir/Patient/{patient['id']}", headers=h).json()["birthDate"] == "1961-04-17"
+    searched = client.get("/fhir/Observation", params={"patient": patient["id"], "_count": 5}, headers=h).json()
+    validate(searched)
+    assert searched["type"] == "searchset" and len(searched["entry"]) == 5 and searched["total"] > 5
+    nxt = next(link["url"] for link in searched["link"] if link["relation"] == "next")
+    second = client.get(nxt.replace("http://testserver", ""), headers=h).json()
+    first_ids = {e["resource"]["id"] for e in searched["entry"]}
+    assert first_ids.isdisjoint({e["resource"]["id"] for e in second["entry"]})
+    future = client.get("/fhir/Condition", params={"patient": patient["id"], "_lastUpdated": "gt2999-01-01"},
+                        headers=h).json()
+    assert future["entry"] == []
+    everything = client.get(f"/fhir/Patient/{patient['id']}/$everything", headers=h).json()
+    validate(everything)
+    assert everything["total"] == len(everything["entry"]) > 10
+    patients = client.get("/fhir/Patient", headers=h).json()
+    assert [e["resource"]["id"] for e in patients["entry"]] == [patient["id"]]
+
+
+def test_fhir_errors_are_operation_outcomes(client, seeded, staff):
+    therapist, patient, *_ = seeded
+    missing = client.get("/fhir/Procedure/00000000-0000-0000-0000-000000000000", headers=therapist.headers)
+    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
+    validate(missing.json())
+    assert client.get("/fhir/Observation", headers=therapist.headers).json()["resourceType"] == "OperationOutcome"
+    unauthenticated = client.get(f"/fhir/Patient/{patient['id']}")
+    assert unauthenticated.status_code == 401 and unauthenticated.json()["resourceType"] == "OperationOutcome"
+    denied = client.get(f"/fhir/Patient/{patient['id']}", headers=staff("reception").headers)
+    assert denied.status_code == 403 and denied.json()["issue"][0]["code"] == "forbidden"
+
+
+def test_pdf_chart_names_the_patient_and_every_signed_note(client, seeded):
+    import io
+
+    from pypdf import PdfReader
+
+    therapist, patient, *_ = seeded
+    response = client.get(f"/api/v1/patients/{patient['id']}/export", params={"format": "pdf"},
+                          headers=therapist.headers)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    pages = [page.extract_text() for page in reader.pages]
+    assert all("LINDQVIST, Margaret" in text for text in pages)  # identification on every page
+    text = "\n".join(pages)
+    assert "Gunn assessment" in text and "IMS treatment" in text
+    assert text.count("Signed electronically by") == 2
+    assert "Amendment 1" in text and "S1 was right-sided" in text
+    assert "Oswestry Disability Index" in text and "MCID" in text

@@ -1,0 +1,305 @@
+"""Every route x every role: 2xx for the roles allowed, 403 (audited) for the rest.
+
+The table is written by hand from the issues' role rules, never derived from the code's permission
+mapping: admin everything; therapist patients + clinical read/write; reception demographics only;
+auditor read-only (patients, clinical, audit log); staff, clinic settings and integrations admin-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import select
+
+from app.auth.deps import required_permission
+from app.exports.jobs import run_export_jobs
+from app.models import AuditEvent
+from tests.assessments.helpers import assessment_body, open_episode
+from tests.factories import Member, Staff, make_patient
+from tests.treatments.helpers import consent, screen, session_body
+
+ROLES = ("admin", "therapist", "reception", "auditor")
+ALL = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+FRONT_DESK = frozenset({"admin", "therapist", "reception"})   # demographics writes
+CLINICAL_READ = frozenset({"admin", "therapist", "auditor"})
+CLINICAL_WRITE = frozenset({"admin", "therapist"})            # the admin here is also rostered to needle
+AUDIT_READ = frozenset({"admin", "auditor"})
+EXPORT = frozenset({"admin", "therapist"})                    # one patient's record; the whole clinic is admin
+PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/fhir/metadata")}
+DOCS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+
+
+@dataclass
+class Call:
+    params: dict[str, Any] = field(default_factory=dict)  # path parameters beyond the scene's defaults
+    json: Any = None
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scene:
+    """One patient with a full chart, plus the integrations objects; fresh objects on demand."""
+
+    client: Any
+    staff: Staff
+    therapist: Member
+    admin: Member
+    ids: dict[str, Any]
+
+    def author(self, member: Member) -> Member:
+        """Clinical drafts belong to their author: the member when they may write them, else our therapist."""
+        return member if member.role in CLINICAL_WRITE else self.therapist
+
+    def post(self, path: str, member: Member, json: Any = None) -> dict[str, Any]:
+        response = self.client.post(path.format(**self.ids), json=json, headers=member.headers)
+        assert response.status_code in (200, 201, 202), response.text
+        return response.json()
+
+    def fresh_patient(self) -> str:
+        return make_patient(self.client, self.therapist)["id"]
+
+    def fresh_episode(self) -> str:
+        return open_episode(self.client, self.therapist, self.ids["patient_id"])["id"]
+
+    def draft_assessment(self, member: Member) -> str:
+        return self.post("/api/v1/patients/{patient_id}/assessments", self.author(member),
+                         assessment_body(self.ids["episode_id"]))["id"]
+
+    def draft_treatment(self, member: Member, **overrides: Any) -> str:
+        return self.post("/api/v1/patients/{patient_id}/treatments", self.author(member),
+                         session_body(self.ids["episode_id"], **overrides))["id"]
+
+    def bulk_job(self) -> str:
+        """A queued FHIR Bulk Data export, kicked off by the admin."""
+        response = self.client.get("/fhir/$export", headers={**self.admin.headers, **ASYNC})
+        assert response.status_code == 202, response.text
+        return response.headers["content-location"].rsplit("/", 1)[1]
+
+    def etag(self, path: str) -> str:
+        return self.client.get(path, headers=self.admin.headers).headers["etag"]
+
+
+V1 = {"If-Match": 'W/"1"'}
+ASYNC = {"Prefer": "respond-async"}
+P = "/api/v1/patients/{patient_id}"
+Arrange = Callable[[Scene, Member], Call]
+
+
+def fixed(**kwargs: Any) -> Arrange:
+    return lambda scene, member: Call(**kwargs)
+
+
+def new_user(scene: Scene, member: Member) -> Call:
+    return Call(json={"email": f"new-{member.id}@clinic.example", "full_name": "New Staff", "role": "reception",
+                      "password": "a long enough password"})
+
+
+# (method, path template, roles that get a 2xx, how to make the call succeed for them)
+TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
+    ("POST", "/api/v1/auth/logout", ALL, None),
+    ("GET", "/api/v1/users/me", ALL, None),
+    ("POST", "/api/v1/users", ADMIN, new_user),
+    ("GET", "/api/v1/users", ADMIN, None),
+    ("GET", "/api/v1/users/{user_id}", ADMIN, None),
+    ("PATCH", "/api/v1/users/{user_id}", ADMIN, lambda s, m: Call(
+        {"user_id": s.staff("reception").id}, json={"full_name": "Renamed"}, headers=V1)),
+    ("POST", "/api/v1/users/{user_id}/deactivate", ADMIN, lambda s, m: Call({"user_id": s.staff("reception").id})),
+    ("POST", "/api/v1/patients", FRONT_DESK, fixed(json={"given_name": "Ann", "family_name": "Role",
+                                                         "birth_date": "1980-01-01"})),
+    ("GET", "/api/v1/patients", ALL, None),
+    ("GET", P, ALL, None),
+    ("PATCH", P, FRONT_DESK, lambda s, m: Call({"patient_id": s.fresh_patient()}, json={"preferred_name": "Annie"},
+                                                headers=V1)),
+    ("POST", P + "/deactivate", FRONT_DESK, lambda s, m: Call({"patient_id": s.fresh_patient()})),
+    ("GET", "/api/v1/clinic", ALL, None),
+    ("PATCH", "/api/v1/clinic", ADMIN, lambda s, m: Call(json={"name": f"Clinic {m.role}"},
+                                                         headers={"If-Match": s.etag("/api/v1/clinic")})),
+    ("GET", "/api/v1/audit-events", AUDIT_READ, None),
+    ("GET", "/api/v1/reference/levels", ALL, None),
+    ("GET", "/api/v1/reference/muscles", ALL, None),
+    ("GET", "/api/v1/reference/muscles/{code}", ALL, None),
+    ("GET", "/api/v1/reference/conditions", ALL, None),
+    ("GET", "/api/v1/reference/instruments", ALL, None),
+    # Episodes and Gunn assessments (issue 3): reception gets none of it.
+    ("POST", P + "/episodes", CLINICAL_WRITE, fixed(json={"conditions": ["whiplash"]})),
+    ("GET", P + "/episodes", CLINICAL_READ, None),
+    ("GET", "/api/v1/episodes/{episode_id}", CLINICAL_READ, None),
+    ("PATCH", "/api/v1/episodes/{episode_id}", CLINICAL_WRITE, lambda s, m: Call(
+        {"episode_id": s.fresh_episode()}, json={"planned_frequency": "twice weekly"}, headers=V1)),
+    ("POST", "/api/v1/episodes/{episode_id}/discharge", CLINICAL_WRITE, lambda s, m: Call(
+        {"episode_id": s.fresh_episode()}, json={"discharge_reason": "goals_met"})),
+    ("POST", P + "/assessments", CLINICAL_WRITE, lambda s, m: Call(json=assessment_body(s.ids["episode_id"]))),
+    ("GET", P + "/assessments", CLINICAL_READ, None),
+    ("GET", "/api/v1/assessments/{assessment_id}", CLINICAL_READ, None),
+    ("PATCH", "/api/v1/assessments/{assessment_id}", CLINICAL_WRITE, lambda s, m: Call(
+        {"assessment_id": s.draft_assessment(m)}, json={"plan": "weekly"}, headers=V1)),
+    ("DELETE", "/api/v1/assessments/{assessment_id}", CLINICAL_WRITE, lambda s, m: Call(
+        {"assessment_id": s.draft_assessment(m)})),
+    ("POST", "/api/v1/assessments/{assessment_id}/sign", CLINICAL_WRITE, lambda s, m: Call(
+        {"assessment_id": s.draft_assessment(m)})),
+    ("POST", "/api/v1/assessments/{assessment_id}/amendments", CLINICAL_WRITE, lambda s, m: Call(
+        json={"reason": "correction", "changes": {"plan": f"amended by {m.role}"}})),
+    ("GET", "/api/v1/assessments/{assessment_id}/history", CLINICAL_READ, None),
+    ("GET", "/api/v1/assessments/{assessment_id}/history/{revision}", CLINICAL_READ, None),
+    ("GET", "/api/v1/assessments/{assessment_id}/segmental-summary", CLINICAL_READ, None),
+    ("GET", "/api/v1/assessments/{assessment_id}/segmental-map.svg", CLINICAL_READ, None),
+    # Consents, precaution screens, treatment sessions, outcomes, the chart (issue 4).
+    ("POST", P + "/consents", CLINICAL_WRITE, fixed(json={"kind": "data_sharing", "method": "verbal"})),
+    ("GET", P + "/consents", CLINICAL_READ, None),
+    ("GET", P + "/consents/{consent_id}", CLINICAL_READ, None),
+    ("POST", P + "/consents/{consent_id}/withdraw", CLINICAL_WRITE, lambda s, m: Call(
+        {"consent_id": consent(s.client, s.therapist, s.ids["patient_id"], kind="data_sharing")["id"]})),
+    ("POST", P + "/screenings", CLINICAL_WRITE, fixed(json={"diabetes": True})),
+    ("GET", P + "/screenings", CLINICAL_READ, None),
+    ("GET", P + "/screenings/current", CLINICAL_READ, None),
+    ("GET", P + "/screenings/{screening_id}", CLINICAL_READ, None),
+    ("POST", P + "/treatments", CLINICAL_WRITE, lambda s, m: Call(json=session_body(s.ids["episode_id"]))),
+    ("GET", P + "/treatments", CLINICAL_READ, None),
+    ("GET", "/api/v1/treatments/{treatment_id}", CLINICAL_READ, None),
+    ("PATCH", "/api/v1/treatments/{treatment_id}", CLINICAL_WRITE, lambda s, m: Call(
+        {"treatment_id": s.draft_treatment(m)}, json={"needles_removed": 6}, headers=V1)),
+    ("DELETE", "/api/v1/treatments/{treatment_id}", CLINICAL_WRITE, lambda s, m: Call(
+        {"treatment_id": s.draft_treatment(m)})),
+    ("POST", "/api/v1/treatments/{treatment_id}/sign", CLINICAL_WRITE, lambda s, m: Call(
+        {"treatment_id": s.draft_treatment(m, needles_removed=6)})),
+    ("POST", "/api/v1/treatments/{treatment_id}/amendments", CLINICAL_WRITE, lambda s, m: Call(
+        json={"reason": "correction", "changes": {"plan": f"amended by {m.role}"}})),
+    ("GET", "/api/v1/treatments/{treatment_id}/history", CLINICAL_READ, None),
+    ("GET", "/api/v1/treatments/{treatment_id}/history/{revision}", CLINICAL_READ, None),
+    ("POST", P + "/outcomes", CLINICAL_WRITE, fixed(json={"instrument": "nprs", "responses": [4]})),
+    ("GET", P + "/outcomes", CLINICAL_READ, None),
+    ("GET", "/api/v1/episodes/{episode_id}/progress", CLINICAL_READ, None),
+    ("GET", "/api/v1/episodes/{episode_id}/progress.svg", CLINICAL_READ, None),
+    ("GET", P + "/chart", CLINICAL_READ, None),
+    # Record export and FHIR (issue 5): a patient's record for admin and therapist, the whole clinic (also as
+    # FHIR Bulk Data) for the admin; FHIR reads are clinical reads.
+    ("GET", P + "/export", EXPORT, fixed(query={"format": "json"})),
+    ("POST", "/api/v1/exports", ADMIN, fixed(json={"format": "ndjson"})),
+    ("GET", "/api/v1/exports/{job_id}", ADMIN, None),
+    ("GET", "/api/v1/exports/{job_id}/download", ADMIN, None),
+    ("GET", "/fhir/Patient/{patient_id}/$everything", CLINICAL_READ, None),
+    ("GET", "/fhir/{resource_type}/{rid}", CLINICAL_READ, None),
+    ("GET", "/fhir/{resource_type}", CLINICAL_READ, None),
+    ("GET", "/fhir/$export", ADMIN, fixed(headers=ASYNC)),
+    ("GET", "/fhir/Patient/$export", ADMIN, fixed(headers=ASYNC)),
+    ("GET", "/fhir/$export-poll/{job_id}", ADMIN, lambda s, m: Call({"job_id": s.ids["bulk_job_id"]})),
+    ("DELETE", "/fhir/$export-poll/{job_id}", ADMIN, lambda s, m: Call({"job_id": s.bulk_job()})),
+    ("GET", "/fhir/$export-file/{job_id}/{name}", ADMIN, lambda s, m: Call(
+        {"job_id": s.ids["bulk_job_id"], "name": "Patient.ndjson"})),
+    # Integrations (issue 6): admin-only management; the changes feed filters by what the reader may see.
+    ("POST", "/api/v1/api-clients", ADMIN, fixed(json={"name": "x", "scopes": ["patients:read"]})),
+    ("GET", "/api/v1/api-clients", ADMIN, None),
+    ("GET", "/api/v1/api-clients/{client_id}", ADMIN, None),
+    ("POST", "/api/v1/api-clients/{client_id}/revoke", ADMIN, lambda s, m: Call({"client_id": s.post(
+        "/api/v1/api-clients", s.admin, {"name": "fresh", "scopes": ["export"]})["id"]})),
+    ("GET", "/api/v1/changes", ALL, None),
+    ("POST", "/api/v1/webhooks", ADMIN, fixed(json={"url": "https://127.0.0.1/h", "event_types": ["*"]})),
+    ("GET", "/api/v1/webhooks", ADMIN, None),
+    ("GET", "/api/v1/webhooks/{webhook_id}", ADMIN, None),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}", ADMIN, lambda s, m: Call(
+        json={"active": True}, headers={"If-Match": s.etag("/api/v1/webhooks/{webhook_id}".format(**s.ids))})),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", ADMIN, None),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", ADMIN, None),
+    ("POST", "/api/v1/webhooks/{webhook_id}/ping", ADMIN, None),
+]
+
+
+def app_routes(app) -> list[tuple[str, str, Any]]:
+    """(method, path, route) for every route the app serves, included routers flattened."""
+    return [(method, route.path, route) for route in iter_route_contexts(app.routes)
+            for method in sorted(route.methods or ()) if method != "HEAD"]
+
+
+# --- the table and the code agree on which routes exist and that each one is guarded ---------------------------
+
+
+def test_the_table_lists_every_route_of_the_app(app):
+    served = {(m, p) for m, p, _ in app_routes(app) if (m, p) not in PUBLIC and p not in DOCS}
+    table = {(m, p) for m, p, _, _ in TABLE}
+    assert len(table) == len(TABLE), "a route is listed twice"
+    assert served - table == set(), "new routes: add them to TABLE with the roles allowed"
+    assert table - served == set(), "TABLE lists routes the app no longer has"
+    assert {p for _, p in served if p.startswith("/api/v1")} and ("GET", "/api/v1/users") in served
+
+
+def test_every_protected_route_declares_exactly_one_permission(app):
+    for method, path, route in app_routes(app):
+        if path in DOCS:
+            continue
+        declared = [required_permission(dep.call) for dep in route.dependant.dependencies
+                    if dep.call is not None and required_permission(dep.call) is not None]
+        if (method, path) in PUBLIC:
+            assert declared == [], f"{method} {path} is public and must not demand a permission"
+        else:
+            assert len(declared) == 1, f"{method} {path} must use Authorize(...) exactly once, found {declared}"
+
+
+# --- walk it ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scene(app, client, staff, settings) -> Scene:
+    therapist, admin = staff("therapist"), staff("admin", authorized_to_needle=True)
+    patient = make_patient(client, therapist)
+    ids: dict[str, Any] = {"patient_id": patient["id"], "rid": patient["id"], "resource_type": "Patient",
+                           "code": "tibialis_anterior", "revision": 1, "user_id": staff("reception").id}
+    s = Scene(client, staff, therapist, admin, ids)
+    ids["episode_id"] = open_episode(client, therapist, patient["id"])["id"]
+    draft = s.draft_assessment(therapist)
+    ids["assessment_id"] = s.post(f"/api/v1/assessments/{draft}/sign", therapist)["id"]
+    ids["consent_id"] = consent(client, therapist, patient["id"])["id"]  # IMS consent: treatments may go ahead
+    consent(client, therapist, patient["id"], kind="electrical_stimulation")
+    ids["screening_id"] = screen(client, therapist, patient["id"])["id"]
+    ids["treatment_id"] = s.post(f"/api/v1/treatments/{s.draft_treatment(therapist, needles_removed=6)}/sign",
+                                 therapist)["id"]
+    ids["client_id"] = s.post("/api/v1/api-clients", admin, {"name": "w", "scopes": ["patients:read"]})["id"]
+    ids["webhook_id"] = s.post("/api/v1/webhooks", admin, {"url": "https://127.0.0.1/h", "event_types": ["*"]})["id"]
+    ids["delivery_id"] = s.post("/api/v1/webhooks/{webhook_id}/ping", admin)["id"]
+    ids["job_id"] = s.post("/api/v1/exports", admin, {"format": "ndjson"})["id"]
+    ids["bulk_job_id"] = s.bulk_job()
+    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 2  # finished exports to download
+    return s
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_route_allows_exactly_its_roles(client, scene, db, role):
+    denied_paths = []
+    for method, template, allowed, arrange in TABLE:
+        member = scene.staff(role, authorized_to_needle=role in CLINICAL_WRITE)  # fresh: logout ends a token
+        call = arrange(scene, member) if arrange else Call()
+        path = template.format(**{**scene.ids, **call.params})
+        response = client.request(method, path, params=call.query, json=call.json,
+                                  headers={**member.headers, **call.headers})
+        where = f"{role} {method} {template}"
+        if role in allowed:
+            assert 200 <= response.status_code < 300, f"{where}: {response.status_code} {response.text[:300]}"
+        else:
+            assert response.status_code == 403, f"{where}: {response.status_code} {response.text[:300]}"
+            if not path.startswith("/fhir"):  # FHIR answers with an OperationOutcome instead
+                assert response.headers["content-type"] == "application/problem+json", where
+                assert response.json()["status"] == 403
+            denied_paths.append((method, path))
+
+    # Every refusal is on the audit trail as an access denial by this role, naming what was tried.
+    denied = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+    assert all(e.action == "access" and e.actor_role == role and e.actor_type == "user" for e in denied)
+    assert sorted((e.detail["method"], e.detail["path"]) for e in denied) == sorted(denied_paths)
+    assert len(denied_paths) == sum(1 for _, _, allowed, _ in TABLE if role not in allowed)
+
+
+def test_a_denial_is_audited_even_though_the_request_fails(client, staff, db):
+    reception = staff("reception")
+    patient = make_patient(client, reception)
+    response = client.get(f"/api/v1/patients/{patient['id']}/episodes", headers=reception.headers)
+    assert response.status_code == 403
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+    assert (event.action, event.actor_id, event.actor_role) == ("access", reception.id, "reception")
+    assert event.detail == {"method": "GET", "path": f"/api/v1/patients/{patient['id']}/episodes",
+                            "permission": "clinical:read"}
+    assert event.request_id == response.headers["x-request-id"]
