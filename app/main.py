@@ -25,6 +25,7 @@ from app.exports.patient_record import router as export_router
 from app.fhir.bulk import router as fhir_bulk_router
 from app.fhir.router import router as fhir_router
 from app.health.router import router as health_router
+from app.imports.router import router as imports_router
 from app.integrations.changes import router as changes_router
 from app.integrations.clients import router as api_clients_router
 from app.integrations.delivery import run_forever
@@ -40,10 +41,12 @@ from app.screenings.router import router as screenings_router
 from app.treatments.router import router as treatments_router
 from app.users.router import router as users_router
 
+IMPORTS_PREFIX = "/api/v1/imports/"
 API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_router, reference_router,
                episodes_router, assessments_router, consents_router, screenings_router, treatments_router,
                outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
-               export_router, export_jobs_router, fhir_bulk_router, fhir_router)  # bulk before the catch-alls
+               export_router, export_jobs_router, imports_router,
+               fhir_bulk_router, fhir_router)  # bulk before the catch-alls
 
 
 @asynccontextmanager
@@ -85,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                       larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})  # outermost
     app.include_router(health_router)
     for router in API_ROUTERS:
         app.include_router(router)

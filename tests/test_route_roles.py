@@ -40,6 +40,7 @@ class Call:
     json: Any = None
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Any] | None = None
 
 
 @dataclass
@@ -181,6 +182,8 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     # FHIR Bulk Data) for the admin; FHIR reads are clinical reads.
     ("GET", P + "/export", EXPORT, fixed(query={"format": "json"})),
     ("POST", "/api/v1/exports", ADMIN, fixed(json={"format": "ndjson"})),
+    ("POST", "/api/v1/imports/patients", ADMIN, lambda s, m: Call(files={"file": (
+        "p.csv", f"First Name,Last Name,DOB\nImported,By {m.id},1970-01-01\n".encode(), "text/csv")})),
     ("GET", "/api/v1/exports/{job_id}", ADMIN, None),
     ("GET", "/api/v1/exports/{job_id}/download", ADMIN, None),
     ("GET", "/fhir/Patient/{patient_id}/$everything", CLINICAL_READ, None),
@@ -274,7 +277,7 @@ def test_each_route_allows_exactly_its_roles(client, scene, db, role):
         member = scene.staff(role, authorized_to_needle=role in CLINICAL_WRITE)  # fresh: logout ends a token
         call = arrange(scene, member) if arrange else Call()
         path = template.format(**{**scene.ids, **call.params})
-        response = client.request(method, path, params=call.query, json=call.json,
+        response = client.request(method, path, params=call.query, json=call.json, files=call.files,
                                   headers={**member.headers, **call.headers})
         where = f"{role} {method} {template}"
         if role in allowed:

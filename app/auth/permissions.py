@@ -11,6 +11,7 @@ from enum import StrEnum
 class Permission(StrEnum):
     PATIENTS_READ = "patients:read"     # demographics
     PATIENTS_WRITE = "patients:write"
+    PATIENTS_IMPORT = "patients:import"  # bulk import from other software (admin only)
     CLINICAL_READ = "clinical:read"     # assessments, treatments, outcomes
     CLINICAL_WRITE = "clinical:write"
     STAFF_MANAGE = "staff:manage"

@@ -34,9 +34,14 @@ def current_request_id() -> str | None:
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware): sets the context, echoes X-Request-ID, caps the body size."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, larger_bodies: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger_bodies = larger_bodies or {}  # path prefix -> its own cap (file uploads)
+
+    def _limit(self, path: str) -> int:
+        return next((cap for prefix, cap in self.larger_bodies.items() if path.startswith(prefix)),
+                    self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,10 +54,11 @@ class RequestContextMiddleware:
         info = RequestInfo(request_id, client[0] if client else None, (headers.get("user-agent") or "")[:400] or None,
                            fhir=scope.get("path", "").startswith("/fhir"))
         token = _current.set(info)
+        limit = self._limit(scope.get("path", ""))
         try:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await _too_large(send, request_id, self.max_body_bytes)
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await _too_large(send, request_id, limit)
                 return
             received = 0
 
@@ -61,9 +67,9 @@ class RequestContextMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    if received > limit:
                         # An HTTPException passes through FastAPI's body parsing to the problem handler.
-                        raise HTTPException(413, f"The body exceeds {self.max_body_bytes} bytes")
+                        raise HTTPException(413, f"The body exceeds {limit} bytes")
                 return message
 
             async def send_with_id(message: Message) -> None:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Province = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
+Province = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40,
                                          pattern=r"^[0-9+()\-.\s x#]+$")]
 SexAtBirth = Literal["female", "male", "intersex", "unknown"]
@@ -22,7 +22,7 @@ class Address(BaseModel):
     city: Text | None = None
     province: Province | None = None
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=12)] | None = None
-    country: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")] = "CA"
+    country: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")] = "CA"
 
 
 class EmergencyContact(BaseModel):

@@ -39,11 +39,18 @@ def read(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
-def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
+def check_new(data: PatientCreate) -> dict[str, Any]:
+    """The rules beyond the schema (birth date range, health card check digit), without touching the
+    database: the column values to store, or a 422 naming the field."""
     values = data.model_dump(exclude_none=True, mode="json")
     values["birth_date"] = data.birth_date
     _check_birth_date(data.birth_date)
     _apply_health_card(values, data.health_card_number, data.health_card_province)
+    return values
+
+
+def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
+    values = check_new(data)
     if data.chart_number:
         _ensure_chart_number_free(session, data.chart_number)
     else:
@@ -162,3 +169,32 @@ def _next_chart_number(session: Session) -> str:
         candidate = f"{value:06d}"
         if session.scalar(select(Patient.id).where(Patient.chart_number_norm == candidate)) is None:
             return candidate
+
+
+_CHUNK = 500  # bound the IN lists: SQLite and PostgreSQL both cope, and no statement grows with the file
+
+
+def person_key(given_name: str, family_name: str, birth_date: date) -> tuple[str, str, date]:
+    """Same person (for duplicate checks): folded names and the birth date."""
+    return fold(given_name), fold(family_name), birth_date
+
+
+def by_chart_numbers(session: Session, chart_numbers: list[str]) -> dict[str, Patient]:
+    """Existing patients keyed by folded chart number."""
+    keys = sorted({fold(n) for n in chart_numbers})
+    found: dict[str, Patient] = {}
+    for start in range(0, len(keys), _CHUNK):
+        rows = session.scalars(select(Patient).where(Patient.chart_number_norm.in_(keys[start:start + _CHUNK])))
+        found.update({p.chart_number_norm: p for p in rows})
+    return found
+
+
+def by_people(session: Session, birth_dates: list[date]) -> dict[tuple[str, str, date], Patient]:
+    """Existing patients born on any of these dates, keyed by `person_key` (indexed on birth date)."""
+    days = sorted(set(birth_dates))
+    found: dict[tuple[str, str, date], Patient] = {}
+    for start in range(0, len(days), _CHUNK):
+        rows = session.scalars(select(Patient).where(Patient.birth_date.in_(days[start:start + _CHUNK])))
+        for p in rows:
+            found.setdefault((p.given_name_norm, p.family_name_norm, p.birth_date), p)
+    return found

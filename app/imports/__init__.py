@@ -1,0 +1,1 @@
+"""Bringing patients over from other practice software (CSV or FHIR)."""
