@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from app.kit.errors import Forbidden
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -20,3 +22,14 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(id=uuid.UUID(int=0), type="system", role=None, label="imschart")
+
+
+def clinician_id(actor: Actor) -> uuid.UUID:
+    """The staff user accountable for a clinical entry.
+
+    Clinical records name a registered clinician as their author; an API client may read them (and
+    act on demographics) but never author, sign or witness one. Raises 403 for anyone but a user.
+    """
+    if actor.type != "user":
+        raise Forbidden("Clinical records are authored by a signed-in clinician; an API client cannot record them")
+    return actor.id
