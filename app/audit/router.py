@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -30,8 +30,14 @@ def list_audit_events(
     until: Annotated[datetime | None, Query(description="Exclusive upper bound")] = None,
 ) -> Page[AuditEventOut]:
     for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             raise field_error(name, "must include a UTC offset, e.g. 2026-11-24T09:00:00Z")
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise field_error(name, "is outside the range of dates the trail can hold") from None
     stmt = select(AuditEvent)
     if patient_id:
         stmt = stmt.where(AuditEvent.patient_id == patient_id)

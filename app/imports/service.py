@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from app.clinic import service as clinic
 from app.imports.schemas import DuplicateOf, ImportReport, ImportRow
 from app.imports.sources import Candidate, DateOrder, UnreadableFile, decode, read_csv, read_fhir
 from app.kit import audit
@@ -45,7 +46,8 @@ def import_patients(session: Session, actor: Actor, upload: Upload, *, dry_run: 
     if len(candidates) > MAX_ROWS:
         raise field_error("file", f"has {len(candidates)} patients; import at most {MAX_ROWS} per file")
 
-    rows = [_check(c) for c in candidates]
+    today = clinic.today(session)
+    rows = [_check(c, today) for c in candidates]
     _mark_duplicates(session, rows)
     report = ImportReport(
         dry_run=dry_run, format=fmt, sha256=hashlib.sha256(upload.content).hexdigest(), total=len(rows),
@@ -85,7 +87,7 @@ def detect_format(upload: Upload) -> Format:
     return "fhir" if upload.content.lstrip()[:1] == b"{" else "csv"
 
 
-def _check(candidate: Candidate) -> tuple[ImportRow, PatientCreate | None]:
+def _check(candidate: Candidate, today: date) -> tuple[ImportRow, PatientCreate | None]:
     body = candidate.body
     row = ImportRow(row=candidate.index, source=candidate.source, status="accepted",
                     given_name=body.get("given_name"), family_name=body.get("family_name"),
@@ -99,7 +101,7 @@ def _check(candidate: Candidate) -> tuple[ImportRow, PatientCreate | None]:
                        if loc_to_field(e["loc"]) not in failed_fields]  # already said why it is unreadable
     if data is not None and not row.errors:
         try:
-            patients.check_new(data)
+            patients.check_new(data, today)
         except Unprocessable as exc:
             row.errors += exc.errors or [FieldError(field="row", message=exc.detail or "invalid")]
     if data is not None:

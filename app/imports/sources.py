@@ -43,9 +43,9 @@ class UnreadableFile(ValueError):
 def decode(raw: bytes) -> str:
     """UTF-8 (with or without the BOM spreadsheets add), else Windows-1252 as older systems export."""
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig").replace("\x00", "")
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+        return raw.decode("cp1252", errors="replace").replace("\x00", "")
 
 
 def read_csv(text: str, date_order: DateOrder | None) -> tuple[list[Candidate], list[str]]:

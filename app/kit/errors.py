@@ -163,6 +163,9 @@ def install_error_handlers(app: FastAPI) -> None:
                   413: "Request body too large", 415: "Unsupported media type"}
         title = titles.get(exc.status_code, "HTTP error")
         detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 422:
+            return problem_response(422, Unprocessable.slug, Unprocessable.title, detail,
+                                    [FieldError(**e) for e in getattr(exc, "errors", [])] or None)
         return problem_response(exc.status_code, title.lower().replace(" ", "-"), title, detail,
                                 headers=getattr(exc, "headers", None))
 

@@ -8,12 +8,12 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Date, Select, Uuid, tuple_
+from sqlalchemy import Date, Integer, Select, String, Uuid, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.kit.errors import field_error
@@ -53,27 +53,40 @@ def _encode(values: Sequence[Any]) -> str:
 
 
 def _decode(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+    """Values of a cursor, each checked against its column's type: a forged cursor is a 422, never a 500."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError
-        out: list[Any] = []
-        for value, col in zip(values, columns, strict=True):
-            kind = col.type
-            if value is None:
-                out.append(None)
-            elif isinstance(kind, Uuid):
-                out.append(uuid.UUID(value))
-            elif isinstance(kind, UTCDateTime):
-                out.append(datetime.fromisoformat(value))
-            elif isinstance(kind, Date):
-                out.append(date.fromisoformat(value))
-            else:
-                out.append(value)
-        return out
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        return [_value(value, col.type) for value, col in zip(values, columns, strict=True)]
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise field_error("cursor", "invalid cursor; use next_cursor from the previous page") from exc
+
+
+def _value(value: Any, kind: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(kind, Uuid | UTCDateTime | Date | String) and not isinstance(value, str):
+        raise TypeError
+    if isinstance(kind, Uuid):
+        return uuid.UUID(value)
+    if isinstance(kind, UTCDateTime):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment.astimezone(UTC)
+    if isinstance(kind, Date):
+        return date.fromisoformat(value)
+    if isinstance(kind, Integer):
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
+            raise TypeError
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError
+        return value
+    raise TypeError
 
 
 def paginate(session: Session, stmt: Select[Any], order_by: Sequence[InstrumentedAttribute[Any]],

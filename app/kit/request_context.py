@@ -60,16 +60,27 @@ class RequestContextMiddleware:
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 await _too_large(send, request_id, limit)
                 return
+            target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+            if b"%00" in target.lower() or b"\x00" in target:
+                await _nul_refused(send, request_id)
+                return
             received = 0
+            tail = b""
 
             async def limited_receive() -> Message:
-                nonlocal received
+                nonlocal received, tail
                 message = await receive()
                 if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
+                    chunk = message.get("body", b"")
+                    received += len(chunk)
                     if received > limit:
                         # An HTTPException passes through FastAPI's body parsing to the problem handler.
                         raise HTTPException(413, f"The body exceeds {limit} bytes")
+                    # PostgreSQL cannot store NUL in text: refuse it up front, whichever engine this is.
+                    window = tail + chunk
+                    if b"\\u0000" in window or (b"\x00" in chunk and not _is_upload(headers)):
+                        raise NulInBody()
+                    tail = window[-5:]
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -81,6 +92,30 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         finally:
             _current.reset(token)
+
+
+class NulInBody(HTTPException):
+    """A NUL character in a JSON body: a 422 naming the body, rendered by the problem handler."""
+
+    def __init__(self) -> None:
+        super().__init__(422, "Text may not contain the NUL character (\\u0000)")
+        self.errors = [{"field": "body", "message": "contains a NUL character (\\u0000), which no text field accepts"}]
+
+
+def _is_upload(headers: dict[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("multipart/")
+
+
+async def _nul_refused(send: Send, request_id: str) -> None:
+    body = json.dumps({"type": "https://imschart.org/problems/validation-error",
+                       "title": "The request has invalid fields", "status": 422,
+                       "detail": "The URL contains a NUL character (%00)", "request_id": request_id,
+                       "errors": [{"field": "url", "message": "contains a NUL character (%00)"}]}).encode()
+    await send({"type": "http.response.start", "status": 422,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"x-request-id", request_id.encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send: Send, request_id: str, limit: int) -> None:

@@ -4,13 +4,23 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Province = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40,
                                          pattern=r"^[0-9+()\-.\s x#]+$")]
+CANADIAN_JURISDICTIONS = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
+
+
+def _issuing_province(value: str) -> str:
+    if value not in CANADIAN_JURISDICTIONS:
+        raise ValueError(f"must be a Canadian province or territory code ({', '.join(sorted(CANADIAN_JURISDICTIONS))})")
+    return value
+
+
+HealthCardProvince = Annotated[Province, AfterValidator(_issuing_province)]
 SexAtBirth = Literal["female", "male", "intersex", "unknown"]
 
 _INPUT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -54,7 +64,7 @@ class _PatientFields(BaseModel):
     address: Address | None = None
     health_card_number: str | None = Field(
         None, max_length=30, description="Ontario: 10 digits + optional 2-letter version code, e.g. 1286844022AB")
-    health_card_province: Province | None = Field(None, description="Issuing province; defaults to ON")
+    health_card_province: HealthCardProvince | None = Field(None, description="Issuing province; defaults to ON")
     emergency_contact: EmergencyContact | None = None
     referring_physician: ReferringPhysician | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
@@ -83,7 +93,7 @@ class PatientUpdate(BaseModel):
     email: EmailStr | None = None
     address: Address | None = None
     health_card_number: str | None = Field(None, max_length=30)
-    health_card_province: Province | None = None
+    health_card_province: HealthCardProvince | None = None
     emergency_contact: EmergencyContact | None = None
     referring_physician: ReferringPhysician | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = None

@@ -8,8 +8,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.clinic import service as clinic
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import Conflict, NotFound, field_error
@@ -39,18 +41,18 @@ def read(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
-def check_new(data: PatientCreate) -> dict[str, Any]:
+def check_new(data: PatientCreate, today: date) -> dict[str, Any]:
     """The rules beyond the schema (birth date range, health card check digit), without touching the
-    database: the column values to store, or a 422 naming the field."""
+    database: the column values to store, or a 422 naming the field. `today` is the clinic's date."""
     values = data.model_dump(exclude_none=True, mode="json")
     values["birth_date"] = data.birth_date
-    _check_birth_date(data.birth_date)
+    _check_birth_date(data.birth_date, today)
     _apply_health_card(values, data.health_card_number, data.health_card_province)
     return values
 
 
 def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
-    values = check_new(data)
+    values = check_new(data, clinic.today(session))
     if data.chart_number:
         _ensure_chart_number_free(session, data.chart_number)
     else:
@@ -58,7 +60,7 @@ def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
     patient = Patient(**values, active=True)
     _refresh_search_keys(patient)
     session.add(patient)
-    session.flush()
+    _flush_unique(session, patient.chart_number)
     audit.record(session, actor, "create", resource_type="Patient", resource_id=patient.id,
                  patient_id=patient.id, resource_version=patient.version)
     return patient
@@ -73,17 +75,17 @@ def update_patient(session: Session, actor: Actor, patient: Patient, data: Patie
             raise field_error(name, "is required and may not be null")
     if "birth_date" in changes:
         changes["birth_date"] = data.birth_date
-        _check_birth_date(data.birth_date)
+        _check_birth_date(data.birth_date, clinic.today(session))
     if "health_card_number" in changes or "health_card_province" in changes:
         number = changes.get("health_card_number", patient.health_card_number)
         province = changes.get("health_card_province", patient.health_card_province)
         _apply_health_card(changes, number, province)
-    if "chart_number" in changes and changes["chart_number"] != patient.chart_number:
+    if "chart_number" in changes and fold(changes["chart_number"]) != patient.chart_number_norm:
         _ensure_chart_number_free(session, changes["chart_number"])
     for name, value in changes.items():
         setattr(patient, name, value)
     _refresh_search_keys(patient)
-    session.flush()
+    _flush_unique(session, patient.chart_number)
     audit.record(session, actor, "update", resource_type="Patient", resource_id=patient.id,
                  patient_id=patient.id, resource_version=patient.version, detail={"fields": sorted(changes)})
     return patient
@@ -128,8 +130,16 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _check_birth_date(value: date | None) -> None:
-    if value is not None and (value > date.today() or value.year < 1900):
+def _flush_unique(session: Session, chart_number: str) -> None:
+    """A concurrent registration can take the chart number between our check and our write."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"Chart number {chart_number} is already in use") from None
+
+
+def _check_birth_date(value: date | None, today: date) -> None:
+    if value is not None and (value > today or value.year < 1900):
         raise field_error("birth_date", "must be a date between 1900-01-01 and today")
 
 
