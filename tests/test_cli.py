@@ -209,12 +209,36 @@ def test_serve_end_to_end_on_sqlite(tmp_path: Path, engine_kind, monkeypatch):
         login = httpx.post(f"{base}/api/v1/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        created = httpx.post(f"{base}/api/v1/patients", headers=headers,
+        # The admin takes on staff: a therapist and a receptionist, who sign in themselves.
+        def hire(email: str, role: str) -> dict[str, str]:
+            made = httpx.post(f"{base}/api/v1/users", headers=headers, json={
+                "email": email, "full_name": role.title(), "role": role, "password": "a long enough password",
+                "authorized_to_needle": role == "therapist"})
+            assert made.status_code == 201, made.text
+            token = httpx.post(f"{base}/api/v1/auth/token", data={"username": email,
+                                                                   "password": "a long enough password"})
+            return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+        therapist, reception = hire("kim@clinic.example", "therapist"), hire("front@clinic.example", "reception")
+        created = httpx.post(f"{base}/api/v1/patients", headers=therapist,
                              json={"given_name": "Ann", "family_name": "Lee", "birth_date": "1970-01-01"})
         assert created.status_code == 201, created.text
+        patient = f"{base}/api/v1/patients/{created.json()['id']}"
+        # Two people edit the same chart: the second, holding version 1, cannot overwrite the first.
+        first = httpx.patch(patient, headers={**therapist, "If-Match": 'W/"1"'}, json={"phone": "416 555 0101"})
+        assert first.status_code == 200, first.text
+        stale = httpx.patch(patient, headers={**reception, "If-Match": 'W/"1"'}, json={"phone": "416 555 0199"})
+        assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+        # Reception sees demographics, never clinical content.
+        assert httpx.get(patient, headers=reception).status_code == 200
+        assert httpx.get(f"{patient}/episodes", headers=reception).status_code == 403
         trail = httpx.get(f"{base}/api/v1/audit-events", params={"patient_id": created.json()["id"]},
                           headers=headers)
-        assert [e["action"] for e in trail.json()["items"]] == ["create"]
+        got = sorted((e["action"], e["actor_role"], e["outcome"]) for e in trail.json()["items"])
+        assert got == [("create", "therapist", "success"), ("read", "reception", "success"),
+                       ("update", "therapist", "success")]
+        denied = httpx.get(f"{base}/api/v1/audit-events", params={"action": "access"}, headers=headers).json()
+        assert [(e["actor_role"], e["outcome"]) for e in denied["items"]] == [("reception", "denied")]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -228,3 +252,8 @@ def test_serve_end_to_end_on_sqlite(tmp_path: Path, engine_kind, monkeypatch):
     monkeypatch.delenv("IMS_SECRET_KEY", raising=False)
     verified = run("audit", "verify")
     assert verified.exit_code == 0, verified.output
+    # Someone edits an audit row directly in the database: verify now fails.
+    _tamper(os.environ["IMS_DATABASE_URL"], "sqlite", "UPDATE audit_events SET outcome = 'success' "
+                                                      "WHERE outcome = 'denied'")
+    tampered = run("audit", "verify")
+    assert tampered.exit_code == 1 and "altered" in tampered.output
