@@ -22,8 +22,9 @@ from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.kit import clinical_record
 from app.kit.actor import Actor
+from app.kit.clinical_record import DeferredIfMatch
 from app.kit.errors import problem_responses
-from app.kit.etag import IfMatch, OptionalIfMatch, set_etag
+from app.kit.etag import OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
 from app.models.clinical import Assessment
 from app.patients import service as patients
@@ -75,7 +76,7 @@ def get_assessment(session: SessionDep, actor: Reader, assessment_id: uuid.UUID,
               summary="Edit a draft assessment (author only, If-Match required)",
               responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428))
 def update_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUID, body: AssessmentUpdate,
-                      expected: IfMatch, response: Response) -> AssessmentOut:
+                      expected: DeferredIfMatch, response: Response) -> AssessmentOut:
     assessment = service.update_draft(session, actor, service.get(session, assessment_id), body, expected)
     return _out(session, response, assessment)
 

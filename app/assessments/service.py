@@ -62,6 +62,7 @@ def to_out(session: Session, assessment: Assessment) -> AssessmentOut:
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCreate) -> Assessment:
+    author_id = clinical_record.accountable(session, actor, "create", "Assessment", patient.id)
     episode = episodes.get(session, data.episode_id)
     if episode.patient_id != patient.id:
         raise field_error("episode_id", "this episode belongs to another patient")
@@ -70,7 +71,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCre
     values = data.model_dump(exclude={"episode_id"})
     values["assessed_at"] = data.assessed_at or utcnow()
     content = _checked(session, values)
-    assessment = Assessment(patient_id=patient.id, episode_id=episode.id, author_id=actor.id, status="draft",
+    assessment = Assessment(patient_id=patient.id, episode_id=episode.id, author_id=author_id, status="draft",
                             assessed_at=content.assessed_at, content=content.model_dump(mode="json"), revision=0)
     session.add(assessment)
     session.flush()
@@ -79,8 +80,8 @@ def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCre
 
 
 def update_draft(session: Session, actor: Actor, assessment: Assessment, data: AssessmentUpdate,
-                 expected_version: int) -> Assessment:
-    clinical_record.ensure_draft_editable(assessment, actor, expected_version, LABEL)
+                 expected_version: int | None) -> Assessment:
+    clinical_record.ensure_draft_editable(assessment, actor, expected_version, LABEL, record_type=RECORD_TYPE)
     content = _merged(session, assessment, data, prefix="")
     assessment.content = content.model_dump(mode="json")
     assessment.assessed_at = content.assessed_at

@@ -13,13 +13,19 @@ SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
 
 class SignCount(BaseModel):
+    """Signs present at a level and side. Severity 0 means examined and not present: not a sign."""
+
     count: int = 0
     max_severity: int | None = None
 
-    def add(self, severity: int | None) -> None:
+    def add(self, severity: int | None) -> bool:
+        """Count a finding unless its severity is 0; return whether it counted."""
+        if severity == 0:
+            return False
         self.count += 1
         if severity is not None:
             self.max_severity = max(self.max_severity or 0, severity)
+        return True
 
 
 class LevelSideSummary(BaseModel):
@@ -68,8 +74,8 @@ def summarise(cat: Catalog, content: AssessmentContent, assessment_id: str) -> S
             for m in finding.muscle_shortening:
                 r.muscle_shortening.add(m.severity)
             for t in finding.tender_points:
-                r.tender_points.add(t.severity)
-                r.motor_points += t.motor_point
+                if r.tender_points.add(t.severity):
+                    r.motor_points += t.motor_point
             r.skin_changes = sorted({*r.skin_changes, *finding.skin_changes.present()})
             r.skin_changes_present = bool(r.skin_changes)
             r.paraspinal_shortening |= finding.paraspinal_shortening

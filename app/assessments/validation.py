@@ -24,12 +24,23 @@ def check_content(cat: Catalog, content: AssessmentContent, prefix: str = "") ->
             errors.append(FieldError(field=f"{path}.side", message=(
                 f"duplicate entry for {finding.level} {finding.side} (already at findings[{seen[key]}]); "
                 "merge them")))
+        elif (earlier := _overlapping(seen, key)) is not None:
+            (_, other_side), at = earlier
+            errors.append(FieldError(field=f"{path}.side", message=(
+                f"{finding.level} {finding.side} overlaps the {finding.level} {other_side} entry at "
+                f"findings[{at}]; record each side once (one bilateral entry, or one left and one right)")))
         seen.setdefault(key, i)
         entries: list[tuple[str, int, str]] = [
             *(("muscle_shortening", j, e.muscle) for j, e in enumerate(finding.muscle_shortening)),
             *(("tender_points", j, e.muscle) for j, e in enumerate(finding.tender_points))]
+        listed: dict[tuple[str, str], int] = {}
         for kind, j, code in entries:
             field = f"{path}.{kind}[{j}].muscle"
+            if (kind, code) in listed:
+                errors.append(FieldError(field=field, message=(
+                    f"{code!r} is already listed at {kind}[{listed[kind, code]}]; one entry per muscle")))
+                continue
+            listed[kind, code] = j
             muscle = cat.muscle(code)
             if muscle is None:
                 errors.append(FieldError(field=field, message=(
@@ -48,19 +59,25 @@ def check_content(cat: Catalog, content: AssessmentContent, prefix: str = "") ->
         if not any((segment.level, s) in seen or (segment.level, "bilateral") in seen for s in sides):
             warnings.append(ContentWarning(field=path, message=(
                 f"{segment.level} {segment.side} is in the impression but has no recorded findings")))
-    dupes = _duplicates([(s.level, s.side) for s in content.impression])
-    for k in dupes:
-        errors.append(FieldError(field=f"{prefix}impression[{k}]", message="duplicate segment"))
+    segments: dict[tuple[str, str], int] = {}
+    for k, segment in enumerate(content.impression):
+        key = (segment.level, segment.side)
+        if key in segments:
+            errors.append(FieldError(field=f"{prefix}impression[{k}]", message="duplicate segment"))
+        elif (earlier := _overlapping(segments, key)) is not None:
+            errors.append(FieldError(field=f"{prefix}impression[{k}]", message=(
+                f"{segment.level} {segment.side} overlaps {earlier[0][0]} {earlier[0][1]} at "
+                f"impression[{earlier[1]}]")))
+        segments.setdefault(key, k)
     if errors:
         raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
     return warnings
 
 
-def _duplicates(keys: list[tuple[str, str]]) -> list[int]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for i, key in enumerate(keys):
-        if key in seen:
-            out.append(i)
-        seen.add(key)
-    return out
+def _overlapping(seen: dict[tuple[str, str], int], key: tuple[str, str]) -> tuple[tuple[str, str], int] | None:
+    """An earlier entry at the same level whose side overlaps (bilateral covers left and right)."""
+    level, side = key
+    for (other_level, other_side), at in seen.items():
+        if other_level == level and "bilateral" in (side, other_side) and other_side != side:
+            return (other_level, other_side), at
+    return None

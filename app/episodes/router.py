@@ -11,8 +11,9 @@ from app.db import SessionDep
 from app.episodes import service
 from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeOut, EpisodeUpdate
 from app.kit.actor import Actor
+from app.kit.clinical_record import DeferredIfMatch
 from app.kit.errors import problem_responses
-from app.kit.etag import IfMatch, set_etag
+from app.kit.etag import OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
 from app.patients import service as patients
 
@@ -52,16 +53,16 @@ def get_episode(session: SessionDep, actor: Reader, episode_id: uuid.UUID, respo
 
 
 @router.patch("/episodes/{episode_id}", response_model=EpisodeOut, operation_id="updateEpisode",
-              summary="Update an episode of care (If-Match required)",
-              responses=problem_responses(401, 403, 404, 412, 422, 428))
+              summary="Update an open episode of care (If-Match required); a discharged one answers 409",
+              responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
 def update_episode(session: SessionDep, actor: Writer, episode_id: uuid.UUID, body: EpisodeUpdate,
-                   expected: IfMatch, response: Response) -> EpisodeOut:
+                   expected: DeferredIfMatch, response: Response) -> EpisodeOut:
     return _out(response, service.update(session, actor, service.get(session, episode_id), body, expected))
 
 
 @router.post("/episodes/{episode_id}/discharge", response_model=EpisodeOut, operation_id="dischargeEpisode",
-             summary="Discharge: close the episode with a reason and outcome",
+             summary="Discharge: close the episode with a reason and outcome (If-Match optional, checked when sent)",
              responses=problem_responses(401, 403, 404, 409, 412, 422))
 def discharge_episode(session: SessionDep, actor: Writer, episode_id: uuid.UUID, body: EpisodeDischarge,
-                      response: Response) -> EpisodeOut:
-    return _out(response, service.discharge(session, actor, service.get(session, episode_id), body, None))
+                      expected: OptionalIfMatch, response: Response) -> EpisodeOut:
+    return _out(response, service.discharge(session, actor, service.get(session, episode_id), body, expected))

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clinic import service as clinic
 from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeUpdate
-from app.kit import audit
+from app.kit import audit, clinical_record
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, FieldError, NotFound, Unprocessable, field_error
+from app.kit.errors import Conflict, DomainError, FieldError, NotFound, Unprocessable, field_error
 from app.kit.etag import check_version
 from app.kit.pagination import PageParams, paginate
 from app.models.clinical import Episode
@@ -34,17 +34,24 @@ def read(session: Session, actor: Actor, episode_id: uuid.UUID) -> Episode:
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: EpisodeCreate) -> Episode:
+    created_by = clinical_record.accountable(session, actor, "create", "Episode", patient.id)
     values = data.model_dump()
     _check(session, values)
-    episode = Episode(patient_id=patient.id, created_by=actor.id, status="open", **values)
+    episode = Episode(patient_id=patient.id, created_by=created_by, status="open", **values)
     session.add(episode)
     session.flush()
     _audit(session, actor, "create", episode)
     return episode
 
 
-def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate, expected_version: int) -> Episode:
-    check_version(episode.version, expected_version)
+def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate,
+           expected_version: int | None) -> Episode:
+    """Edit an open episode (If-Match required); a discharged one answers 409 whether or not it is sent."""
+    if episode.status == "discharged":
+        _refuse(session, actor, "update", episode, Conflict(
+            f"The episode was discharged on {episode.discharged_on} and can no longer be edited; "
+            "open a new episode for a new presentation"))
+    clinical_record.require_version(episode.version, expected_version)
     changes = data.model_dump(exclude_unset=True)
     if "conditions" in changes and changes["conditions"] is None:
         raise field_error("conditions", "may not be null; an episode treats at least one condition")
@@ -61,7 +68,8 @@ def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate
 def discharge(session: Session, actor: Actor, episode: Episode, data: EpisodeDischarge,
               expected_version: int | None) -> Episode:
     if episode.status == "discharged":
-        raise Conflict(f"The episode was already discharged on {episode.discharged_on}")
+        _refuse(session, actor, "discharge", episode,
+                Conflict(f"The episode was already discharged on {episode.discharged_on}"))
     if expected_version is not None:
         check_version(episode.version, expected_version)
     today = clinic.today(session)
@@ -105,3 +113,12 @@ def _check(session: Session, values: dict[str, Any]) -> None:
 def _audit(session: Session, actor: Actor, action: str, episode: Episode, **kwargs: Any) -> None:
     audit.record(session, actor, action, resource_type="Episode", resource_id=episode.id,
                  patient_id=episode.patient_id, resource_version=episode.version, **kwargs)
+
+
+def _refuse(session: Session, actor: Actor, action: str, episode: Episode, error: DomainError) -> NoReturn:
+    """Put the refused write on record (committed on its own), then raise."""
+    episode_id, patient_id, version = episode.id, episode.patient_id, episode.version  # rollback expires them
+    audit.record_failure(session, actor, action, outcome="refused", resource_type="Episode", resource_id=episode_id,
+                         patient_id=patient_id, resource_version=version,
+                         detail={"status": error.status, "reason": error.detail})
+    raise error

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any, Protocol
+from typing import Annotated, Any, NoReturn, Protocol
 
+from fastapi import Depends, Header
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.kit import audit
-from app.kit.actor import Actor
-from app.kit.errors import Conflict, Forbidden, NotFound, field_error
-from app.kit.etag import check_version
+from app.kit.actor import Actor, clinician_id
+from app.kit.errors import Conflict, DomainError, Forbidden, NotFound, PreconditionRequired, field_error
+from app.kit.etag import check_version, if_match_version
 from app.models.base import utcnow
 from app.models.clinical import ClinicalRevision
 
@@ -46,73 +47,142 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def ensure_draft_editable(record: ClinicalRecord, actor: Actor, expected_version: int, label: str) -> None:
+def ensure_draft_editable(record: ClinicalRecord, actor: Actor, expected_version: int | None, label: str, *,
+                          record_type: str | None = None) -> None:
+    """A draft, its author, then the version: a signed note answers 409 even without If-Match.
+
+    `expected_version` None means If-Match was not sent (428, once the status allows an edit at all).
+    """
+    resource_type = label_type(record_type) if record_type else type(record).__name__
     if record.status == "signed":
-        raise Conflict(f"This {label} is signed and can no longer be edited; add an amendment instead")
+        _refuse(record, actor, "update", resource_type,
+                Conflict(f"This {label} is signed and can no longer be edited; add an amendment instead"))
     if record.status == "discarded":
-        raise Conflict(f"This {label} was discarded")
-    if record.author_id != actor.id:
-        raise Forbidden(f"Only the author may edit a draft {label}")
-    check_version(record.version, expected_version)
+        _refuse(record, actor, "update", resource_type, Conflict(f"This {label} was discarded"))
+    _author_only(record, actor, "update", resource_type, f"Only the author may edit a draft {label}")
+    require_version(record.version, expected_version)
 
 
 def sign(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str,
          expected_version: int | None = None) -> None:
+    resource_type = label_type(record_type)
     if record.status == "signed":
-        raise Conflict(f"This {label} is already signed")
+        _refuse(record, actor, "sign", resource_type, Conflict(f"This {label} is already signed"))
     if record.status == "discarded":
-        raise Conflict(f"A discarded {label} cannot be signed")
-    if record.author_id != actor.id:
-        raise Forbidden(f"Only the author may sign this {label}")
+        _refuse(record, actor, "sign", resource_type, Conflict(f"A discarded {label} cannot be signed"))
+    signer = _author_only(record, actor, "sign", resource_type, f"Only the author may sign this {label}")
     if expected_version is not None:
         check_version(record.version, expected_version)
     now = utcnow()
-    record.status, record.signed_at, record.signed_by = "signed", now, actor.id
+    record.status, record.signed_at, record.signed_by = "signed", now, signer
     record.content_hash = content_hash(record.content)
     record.revision = 1
-    _write_revision(session, record, record_type, actor, kind="original", reason=None)
+    _write_revision(session, record, record_type, signer, kind="original", reason=None)
     session.flush()
-    audit.record(session, actor, "sign", resource_type=label_type(record_type), resource_id=record.id,
+    audit.record(session, actor, "sign", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version,
                  detail={"content_hash": record.content_hash})
 
 
 def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str, reason: str,
           new_content: dict[str, Any], expected_version: int | None = None) -> None:
+    resource_type = label_type(record_type)
     if record.status != "signed":
-        raise Conflict(f"Only a signed {label} is amended; edit the draft instead")
+        _refuse(record, actor, "amend", resource_type,
+                Conflict(f"Only a signed {label} is amended; edit the draft instead"))
+    author = _clinician(record, actor, "amend", resource_type)
     if expected_version is not None:
         check_version(record.version, expected_version)
     if content_hash(new_content) == record.content_hash:
-        raise Conflict("The amendment changes nothing")
+        _refuse(record, actor, "amend", resource_type, Conflict("The amendment changes nothing"))
     record.content = new_content
     record.content_hash = content_hash(new_content)
     record.revision += 1
-    _write_revision(session, record, record_type, actor, kind="amendment", reason=reason)
+    _write_revision(session, record, record_type, author, kind="amendment", reason=reason)
     session.flush()
-    audit.record(session, actor, "amend", resource_type=label_type(record_type), resource_id=record.id,
+    audit.record(session, actor, "amend", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version,
                  detail={"revision": record.revision, "content_hash": record.content_hash})
 
 
 def discard(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str) -> None:
+    resource_type = label_type(record_type)
     if record.status == "signed":
-        raise Conflict(f"A signed {label} is never deleted; add an amendment to correct it")
+        _refuse(record, actor, "discard", resource_type,
+                Conflict(f"A signed {label} is never deleted; add an amendment to correct it"))
     if record.status == "discarded":
         return
-    if record.author_id != actor.id:
-        raise Forbidden(f"Only the author may discard a draft {label}")
-    record.status, record.discarded_at, record.discarded_by = "discarded", utcnow(), actor.id
+    discarder = _author_only(record, actor, "discard", resource_type, f"Only the author may discard a draft {label}")
+    record.status, record.discarded_at, record.discarded_by = "discarded", utcnow(), discarder
     session.flush()
-    audit.record(session, actor, "discard", resource_type=label_type(record_type), resource_id=record.id,
+    audit.record(session, actor, "discard", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version)
 
 
-def _write_revision(session: Session, record: ClinicalRecord, record_type: str, actor: Actor, *, kind: str,
-                    reason: str | None) -> None:
+def require_version(current: int, expected: int | None) -> None:
+    """If-Match is required for an edit: 428 without it, 412 when stale."""
+    if expected is None:
+        raise PreconditionRequired('Send If-Match with the ETag from your last read, e.g. If-Match: W/"3"')
+    check_version(current, expected)
+
+
+def _deferred_if_match(
+    if_match: Annotated[str | None, Header(description=(
+        'Required: the ETag you read, e.g. W/"3". Checked after the record\'s status, so a record that '
+        "can no longer be edited answers 409 whether or not it is sent"))] = None,
+) -> int | None:
+    return None if if_match is None or not if_match.strip() else if_match_version(if_match)
+
+
+# For edits whose state check (409) must win over a missing If-Match (428): pass the value to
+# `require_version` (or `ensure_draft_editable`) after checking the record's status.
+DeferredIfMatch = Annotated[int | None, Depends(_deferred_if_match)]
+
+
+def accountable(session: Session, actor: Actor, action: str, resource_type: str, patient_id: uuid.UUID,
+                resource_id: uuid.UUID | None = None) -> uuid.UUID:
+    """The clinician to stamp on a clinical entry; anyone else gets a 403 that is put on record."""
+    try:
+        return clinician_id(actor)
+    except Forbidden:
+        audit.record_failure(session, actor, action, outcome="denied", resource_type=resource_type,
+                             resource_id=resource_id, patient_id=patient_id,
+                             detail={"reason": "not a clinician"})
+        raise
+
+
+def _refuse(record: ClinicalRecord, actor: Actor, action: str, resource_type: str, error: DomainError,
+            outcome: str = "refused") -> NoReturn:
+    """Put a refused lifecycle step on record (committed on its own), then raise."""
+    session = object_session(record)
+    record_id, patient_id, version = record.id, record.patient_id, record.version  # rollback expires them
+    if session is not None:
+        audit.record_failure(session, actor, action, outcome=outcome, resource_type=resource_type,
+                             resource_id=record_id, patient_id=patient_id, resource_version=version,
+                             detail={"status": error.status, "reason": error.detail})
+    raise error
+
+
+def _clinician(record: ClinicalRecord, actor: Actor, action: str, resource_type: str) -> uuid.UUID:
+    try:
+        return clinician_id(actor)
+    except Forbidden as exc:
+        _refuse(record, actor, action, resource_type, exc, outcome="denied")
+
+
+def _author_only(record: ClinicalRecord, actor: Actor, action: str, resource_type: str, message: str
+                 ) -> uuid.UUID:
+    who = _clinician(record, actor, action, resource_type)
+    if record.author_id != who:
+        _refuse(record, actor, action, resource_type, Forbidden(message), outcome="denied")
+    return who
+
+
+def _write_revision(session: Session, record: ClinicalRecord, record_type: str, author_id: uuid.UUID, *,
+                    kind: str, reason: str | None) -> None:
     session.add(ClinicalRevision(record_type=record_type, record_id=record.id, patient_id=record.patient_id,
                                  revision=record.revision, kind=kind, content=record.content,
-                                 content_hash=record.content_hash, author_id=actor.id, reason=reason))
+                                 content_hash=record.content_hash, author_id=author_id, reason=reason))
 
 
 def history(session: Session, record_type: str, record_id: uuid.UUID) -> list[ClinicalRevision]:
@@ -134,8 +204,6 @@ def revision(session: Session, record_type: str, record_id: uuid.UUID, number: i
 def label_type(record_type: str) -> str:
     """'assessment' -> 'Assessment' (the resource_type used in audit rows and events)."""
     return record_type[:1].upper() + record_type[1:]
-
-
 
 
 def merge_changes(current: dict[str, Any], changes: BaseModel, required: tuple[str, ...],

@@ -50,6 +50,12 @@ def test_codes_are_forgiving_of_case(client, staff):
     (lambda f: f[0].update(side="middle"), "findings[0].side"),
     (lambda f: f[0]["rom"][0].pop("percent_of_normal"), "findings[0].rom[0]"),
     (lambda f: f[0]["skin_changes"].update(glowing=True), "findings[0].skin_changes.glowing"),
+    (lambda f: f[1].update(level="L5", side="bilateral"), "findings[1].side"),  # overlaps L5 left
+    (lambda f: (f[0].update(side="bilateral"), f[1].update(level="l5")), "findings[1].side"),
+    (lambda f: f[0]["tender_points"].append({"muscle": "gluteus_medius", "severity": 1}),
+     "findings[0].tender_points[1].muscle"),
+    (lambda f: f[0]["muscle_shortening"].append({"muscle": "Tibialis_Anterior"}),
+     "findings[0].muscle_shortening[3].muscle"),
 ])
 def test_bad_findings_get_422_naming_the_exact_field(client, staff, db, mutate, field):
     therapist = staff("therapist")
@@ -142,3 +148,90 @@ def test_reads_and_writes_are_audited(client, staff, db):
     assert actions == ["create", "read", "read"]
     assert {str(r.patient_id) for r in rows} == {patient["id"]}
     assert {r.actor_id for r in rows} == {therapist.id}
+
+
+def test_overlapping_entries_name_the_field_and_other_sides_are_fine(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"])
+    url = f"/api/v1/patients/{patient['id']}/assessments"
+    findings = [{"level": "L5", "side": "left"}, {"level": "L5", "side": "bilateral"}]
+    response = client.post(url, json=assessment_body(episode["id"], findings=findings, impression=[]),
+                           headers=therapist.headers)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["findings[1].side"]
+    assert "overlaps" in errors[0]["message"] and "findings[0]" in errors[0]["message"]
+    impression = [{"level": "L5", "side": "bilateral"}, {"level": "L5", "side": "right"}]
+    response = client.post(url, json=assessment_body(episode["id"], impression=impression),
+                           headers=therapist.headers)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["impression[1]"]
+    # left and right at one level, and one muscle both shortened and tender, are fine
+    findings = [{"level": "L5", "side": "left", "muscle_shortening": [{"muscle": "gluteus_medius"}],
+                 "tender_points": [{"muscle": "gluteus_medius"}]}, {"level": "L5", "side": "right"}]
+    response = client.post(url, json=assessment_body(episode["id"], findings=findings,
+                                                     impression=[{"level": "L5", "side": "left"}]),
+                           headers=therapist.headers)
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(("finding", "field", "mentions"), [
+    ({"level": "L5", "side": "left", "tender_points": [{"muscle": "masseter", "severity": 2}]},
+     "findings[0].tender_points[0].muscle", "cranial nerve V"),
+    ({"level": "L5", "side": "left", "muscle_shortening": [{"muscle": "multifidus_l4", "severity": 2}]},
+     "findings[0].muscle_shortening[0].muscle", "L4"),
+])
+def test_jaw_muscle_or_paraspinal_at_the_wrong_level_warns(client, staff, finding, field, mentions):
+    therapist = staff("therapist")
+    _, _, assessment = chart_visit(client, therapist, findings=[finding],
+                                   impression=[{"level": "L5", "side": "left"}])
+    assert [w["field"] for w in assessment["warnings"]] == [field]
+    assert "L5" in assessment["warnings"][0]["message"] and mentions in assessment["warnings"][0]["message"]
+    fine = {**finding, "level": "C3"} if "masseter" in str(finding) else {**finding, "level": "L4"}
+    _, _, ok = chart_visit(client, therapist, findings=[fine], impression=[{"level": fine["level"], "side": "left"}])
+    assert ok["warnings"] == []
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"findings": [{"level": "Q1", "side": "left"}]}, "findings[0].level"),
+    ({"findings": [{"level": "L5", "side": "left", "tender_points": [{"muscle": "nope"}]}]},
+     "findings[0].tender_points[0].muscle"),
+    ({"findings": [{"level": "L5", "side": "left", "muscle_shortening": [{"muscle": "gluteus_medius",
+                                                                         "severity": 5}]}]},
+     "findings[0].muscle_shortening[0].severity"),
+    ({"impression": [{"level": "L5", "side": "up"}]}, "impression[0].side"),
+    ({"findings": None}, "findings"),
+    ({"assessed_at": "2099-01-01T00:00:00Z"}, "assessed_at"),
+    ({"author_id": "00000000-0000-0000-0000-000000000000"}, "author_id"),
+])
+def test_patch_422_names_the_field(client, staff, changes, field):
+    therapist = staff("therapist")
+    _, _, a = chart_visit(client, therapist)
+    url = f"/api/v1/assessments/{a['id']}"
+    response = client.patch(url, json=changes, headers={**therapist.headers, "If-Match": 'W/"1"'})
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert client.get(url, headers=therapist.headers).json()["version"] == 1
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"findings": [{"level": "L5", "side": "left", "muscle_shortening": [{"muscle": "gluteus_giganticus"}]}]},
+     "changes.findings[0].muscle_shortening[0].muscle"),
+    ({"findings": [{"level": "L5", "side": "left", "tender_points": [{"muscle": "gluteus_medius",
+                                                                     "severity": 4}]}]},
+     "changes.findings[0].tender_points[0].severity"),
+    ({"findings": [{"level": "L5", "side": "left", "muscle_shortening": [{"muscle": "gluteus_medius",
+                                                                         "severity": -1}]}]},
+     "changes.findings[0].muscle_shortening[0].severity"),
+])
+def test_amendment_422_names_the_field(client, staff, changes, field):
+    therapist = staff("therapist")
+    _, _, a = chart_visit(client, therapist)
+    url = f"/api/v1/assessments/{a['id']}"
+    assert client.post(f"{url}/sign", headers=therapist.headers).status_code == 200
+    response = client.post(f"{url}/amendments", json={"reason": "correct the findings", "changes": changes},
+                           headers=therapist.headers)
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert len(client.get(f"{url}/history", headers=therapist.headers).json()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
+from app.models import AuditEvent
 from app.models.clinical import ClinicalRevision
 from tests.assessments.helpers import chart_visit, sign
 
@@ -137,3 +138,42 @@ def test_revisions_are_append_only_in_the_database(client, staff, db, engine_kin
         else:
             raise AssertionError(f"{statement} was allowed")
     assert db.scalar(select(ClinicalRevision.reason)) is None
+
+
+def test_patch_on_a_signed_note_is_409_even_without_if_match(client, staff):
+    therapist = staff("therapist")
+    _, _, a = chart_visit(client, therapist)
+    sign(client, therapist, a["id"])
+    response = client.patch(f"/api/v1/assessments/{a['id']}", json={"plan": "x"}, headers=therapist.headers)
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    _, _, discarded = chart_visit(client, therapist)
+    url = f"/api/v1/assessments/{discarded['id']}"
+    client.delete(url, headers=therapist.headers)
+    assert client.patch(url, json={"plan": "x"}, headers=therapist.headers).status_code == 409
+
+
+def test_refused_writes_are_audited(client, staff, db):
+    author, colleague = staff("therapist"), staff("therapist")
+    _, _, draft = chart_visit(client, author)
+    _, _, signed = chart_visit(client, author)
+    sign(client, author, signed["id"])
+    draft_url, signed_url = f"/api/v1/assessments/{draft['id']}", f"/api/v1/assessments/{signed['id']}"
+    v1 = {"If-Match": 'W/"1"'}
+    assert client.patch(draft_url, json={"plan": "x"}, headers={**colleague.headers, **v1}).status_code == 403
+    assert sign(client, colleague, draft["id"]).status_code == 403
+    assert client.delete(draft_url, headers=colleague.headers).status_code == 403
+    assert client.patch(signed_url, json={"plan": "x"}, headers={**author.headers, **v1}).status_code == 409
+    assert client.delete(signed_url, headers=author.headers).status_code == 409
+
+    def failures(note: dict) -> list[tuple]:
+        rows = db.scalars(select(AuditEvent).where(AuditEvent.resource_id == note["id"],
+                                                   AuditEvent.outcome != "success")).all()
+        assert {(r.resource_type, str(r.patient_id)) for r in rows} == {("Assessment", note["patient_id"])}
+        return sorted((r.action, r.outcome, r.actor_id) for r in rows)
+
+    assert failures(draft) == sorted([("update", "denied", colleague.id), ("sign", "denied", colleague.id),
+                                            ("discard", "denied", colleague.id)])
+    assert failures(signed) == sorted([("update", "refused", author.id), ("discard", "refused", author.id)])
+    # the refusal changed nothing
+    assert client.get(draft_url, headers=author.headers).json()["version"] == 1

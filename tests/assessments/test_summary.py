@@ -67,3 +67,74 @@ def test_segmental_map_is_a_valid_standalone_svg(client, staff):
               if r.get("fill-opacity") not in (None, "0.00")]
     assert "L5 left: Skin changes" in shaded
     assert "L5 right: Skin changes - none" not in shaded
+
+
+def _svg_cells(client, member, assessment_id: str) -> tuple[ET.Element, dict[str, float]]:
+    response = client.get(f"/api/v1/assessments/{assessment_id}/segmental-map.svg", headers=member.headers)
+    assert response.status_code == 200, response.text
+    root = ET.fromstring(response.content)
+    cells = {r.find(f"{SVG}title").text.removesuffix(" - none"): float(r.get("fill-opacity"))
+             for r in root.iter(f"{SVG}rect") if "finding" in (r.get("class") or "").split()}
+    return root, cells
+
+
+def test_every_finding_kind_is_visible_on_the_map_with_a_legend(client, staff):
+    therapist = staff("therapist")
+    findings = [{"level": "L4", "side": "right", "paraspinal_shortening": True},
+                {"level": "T6", "side": "left", "paraspinal_tenderness": True}]
+    _, _, a = chart_visit(client, therapist, findings=findings, impression=[])
+    root, cells = _svg_cells(client, therapist, a["id"])
+    labels = {t.text for t in root.iter(f"{SVG}text")}
+    kinds = ("Shortened muscle", "Tender points", "Skin changes", "Paraspinal shortening", "Paraspinal tenderness")
+    assert set(kinds) <= labels  # the legend names every kind
+    legend = {r.get("class").split()[1]: r.get("fill") for r in root.iter(f"{SVG}rect")
+              if (r.get("class") or "").startswith("legend")}
+    assert len(legend) == 5 and len(set(legend.values())) == 5  # each kind its own colour
+    for level, side in (("L4", "right"), ("T6", "left")):
+        for kind in kinds:  # a cell for every kind on every level and side
+            assert f"{level} {side}: {kind}" in cells
+    assert cells["L4 right: Paraspinal shortening"] > 0  # a paraspinal-only level is not blank
+    assert cells["T6 left: Paraspinal tenderness"] > 0
+    assert cells["L4 right: Paraspinal tenderness"] == 0 and cells["L4 left: Paraspinal shortening"] == 0
+    shaded = {k for k, v in cells.items() if v > 0}
+    assert shaded == {"L4 right: Paraspinal shortening", "T6 left: Paraspinal tenderness"}
+
+
+def test_severity_zero_means_examined_and_not_present(client, staff):
+    therapist = staff("therapist")
+    findings = [
+        {"level": "L5", "side": "left",
+         "muscle_shortening": [{"muscle": "tibialis_anterior", "severity": 0},
+                               {"muscle": "gluteus_medius", "severity": 1}],
+         "tender_points": [{"muscle": "gluteus_medius", "severity": 0, "motor_point": True}]},
+        {"level": "S1", "side": "left", "muscle_shortening": [{"muscle": "gastrocnemius", "severity": 0}],
+         "tender_points": [{"muscle": "gastrocnemius", "severity": 0}]},
+    ]
+    _, _, a = chart_visit(client, therapist, findings=findings, impression=[{"level": "L5", "side": "left"}])
+    summary = client.get(f"/api/v1/assessments/{a['id']}/segmental-summary", headers=therapist.headers).json()
+    rows = {(r["level"], r["side"]): r for r in summary["levels"]}
+    assert set(rows) == {("L5", "left")}  # S1 was examined and found clear: not a level with signs
+    l5 = rows[("L5", "left")]
+    assert l5["muscle_shortening"] == {"count": 1, "max_severity": 1}
+    assert l5["tender_points"] == {"count": 0, "max_severity": None}
+    assert l5["motor_points"] == 0
+    assert "tibialis_anterior" not in {t["muscle"] for t in summary["suggested_targets"]}
+    _, cells = _svg_cells(client, therapist, a["id"])
+    assert cells["L5 left: Tender points"] == 0
+    assert cells["S1 left: Shortened muscle"] == 0 and cells["S1 left: Tender points"] == 0
+    assert 0 < cells["L5 left: Shortened muscle"] < 1  # severity 1, not the 0 beside it
+
+
+def test_summary_suggests_only_the_involved_segments_targets(client, staff):
+    therapist = staff("therapist")
+    _, _, a = chart_visit(client, therapist, impression=[{"level": "L5", "side": "left"}])
+    summary = client.get(f"/api/v1/assessments/{a['id']}/segmental-summary", headers=therapist.headers).json()
+    targets = {(t["muscle"], t["side"]) for t in summary["suggested_targets"]}
+    assert {("gluteus_medius", "left"), ("tibialis_anterior", "left"), ("multifidus_l5", "left"),
+            ("multifidus_s1", "left")} <= targets
+    muscles = {m for m, _ in targets}
+    assert "multifidus_l4" not in muscles  # L4's paraspinal is not treated with L5
+    assert "multifidus_s2" not in muscles and "multifidus_l3" not in muscles
+    assert "gastrocnemius" not in muscles  # shortened at S1, which is not in this impression
+    assert not any(side == "right" for _, side in targets)
+    assert {t["level"] for t in summary["suggested_targets"]} == {"L5"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from app.models import AuditEvent
 from tests.assessments.helpers import open_episode
 from tests.factories import make_patient
 
@@ -59,3 +62,41 @@ def test_reception_cannot_see_episodes(client, staff):
     response = client.post(f"/api/v1/patients/{patient['id']}/episodes", json={"conditions": ["sciatica"]},
                            headers=reception.headers)
     assert response.status_code == 403
+
+
+def test_discharge_honours_if_match_when_sent(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"])
+    url = f"/api/v1/episodes/{episode['id']}"
+    client.patch(url, json={"goals": ["Sit 1 hour"]}, headers={**therapist.headers, "If-Match": 'W/"1"'})
+    stale = client.post(f"{url}/discharge", json={"discharge_reason": "goals_met"},
+                        headers={**therapist.headers, "If-Match": 'W/"1"'})
+    assert stale.status_code == 412, stale.text
+    assert client.get(url, headers=therapist.headers).json()["status"] == "open"
+    fresh = client.post(f"{url}/discharge", json={"discharge_reason": "goals_met"},
+                        headers={**therapist.headers, "If-Match": 'W/"2"'})
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["status"] == "discharged" and fresh.headers["etag"] == 'W/"3"'
+    other = open_episode(client, therapist, patient["id"])
+    without = client.post(f"/api/v1/episodes/{other['id']}/discharge", json={"discharge_reason": "plateau"},
+                          headers=therapist.headers)
+    assert without.status_code == 200, without.text  # If-Match stays optional here
+
+
+def test_a_discharged_episode_is_not_edited(client, staff, db):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"])
+    url = f"/api/v1/episodes/{episode['id']}"
+    discharged = client.post(f"{url}/discharge", json={"discharge_reason": "goals_met"}, headers=therapist.headers)
+    etag = discharged.headers["etag"]
+    for headers in ({**therapist.headers, "If-Match": etag}, therapist.headers):  # 409 wins over a missing If-Match
+        response = client.patch(url, json={"goals": ["Run 5 km"]}, headers=headers)
+        assert response.status_code == 409, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    assert client.get(url, headers=therapist.headers).json()["goals"] == episode["goals"]
+    refused = db.scalars(select(AuditEvent).where(AuditEvent.resource_id == episode["id"],
+                                                  AuditEvent.outcome == "refused")).all()
+    assert [(r.action, r.resource_type, str(r.patient_id)) for r in refused] == [
+        ("update", "Episode", patient["id"])] * 2
