@@ -118,22 +118,40 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
                   format: Annotated[str, typer.Option(help="ndjson (restorable) or csv")] = "ndjson",
                   since: Annotated[datetime | None, typer.Option(help="Only records changed after (UTC)")] = None
                   ) -> None:
-    """Export the whole clinic to a zip (one file per record type + manifest.json), without the server."""
+    """Export the whole clinic to a zip (one file per record type + manifest.json), without the server.
+
+    The export goes on the audit trail (actor: the system) with its counts, file path and sha256."""
+    import hashlib
+
     from app.exports.archive import write_archive
+    from app.exports.jobs import manifest_counts
 
     if format not in ("ndjson", "csv"):
         typer.echo("--format must be ndjson or csv", err=True)
         raise typer.Exit(2)
-    settings = get_settings()
-    engine = make_engine(settings.sqlalchemy_url)
+    factory = _sessionmaker()
     out.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"imschart-{format}-{stamp}.zip"
-    with path.open("wb") as fh:
-        manifest = write_archive(engine, fh, format,
-                                 since.replace(tzinfo=UTC) if since and since.tzinfo is None else since)
-    total = sum(f["records"] for f in manifest["files"].values())
-    typer.echo(f"Wrote {total} records to {path}")
+    path = (out / f"imschart-{format}-{stamp}.zip").resolve()
+    since = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    sha = hashlib.sha256()
+    try:
+        with path.open("wb") as fh:
+            manifest = write_archive(factory.kw["bind"], fh, format, since)
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                sha.update(chunk)
+        total = sum(f["records"] for f in manifest["files"].values())
+        with factory() as session, session.begin():
+            audit.record(session, SYSTEM_ACTOR, "export", resource_type="Clinic",
+                         actor_label="imschart export (CLI)",
+                         detail={"scope": "clinic", "via": "cli", "format": format,
+                                 "since": since.isoformat() if since else None, "records": total,
+                                 "files": manifest_counts(manifest), "file": str(path), "sha256": sha.hexdigest(),
+                                 "exported_at": manifest["exported_at"]})
+    finally:
+        factory.kw["bind"].dispose()
+    typer.echo(f"Wrote {total} records to {path} (sha256 {sha.hexdigest()})")
 
 
 @cli.command("import-archive")

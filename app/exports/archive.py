@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Date, Engine, Table, Uuid, create_engine, delete, event, func, insert, select
+from sqlalchemy import Column, Date, Engine, Table, Uuid, create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -28,9 +28,14 @@ from app.models import Base
 from app.models.base import UTCDateTime, utcnow
 
 ARCHIVE_VERSION = 1
-# Rebuilt by migrations, or meaningless outside one running server.
+# Rebuilt by migrations, or meaningless outside one running server. The work queues (export jobs, the webhook
+# outbox) are left out too: restored, they would run again on the new server (re-sending old webhooks,
+# re-running old exports whose files never moved with the database).
 SKIPPED = {"reference_levels", "reference_muscles", "reference_conditions", "auth_tokens", "login_attempts",
-           "idempotency_keys", "rate_windows", "alembic_version"}
+           "idempotency_keys", "rate_windows", "alembic_version", "export_jobs", "webhook_deliveries"}
+# Credentials never leave in the CSV export (made for other software, not for restoring this one). The NDJSON
+# archive keeps them: a restore must keep staff able to sign in, API keys working and webhooks signed.
+SECRET_COLUMNS = {"password_hash", "token_hash", "key_hash", "secret"}
 SEEDED = {"clinic", "counters", "audit_chain_heads"}  # exist after migration: replaced on import
 BATCH = 1000
 
@@ -105,8 +110,12 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
         reader.dispose()
 
 
-def _rows(conn: Connection, table: Table, since: datetime | None) -> Iterator[dict[str, Any]]:
-    stmt = select(table).order_by(*table.primary_key.columns)
+def exported_columns(table: Table, fmt: str) -> list[Column[Any]]:
+    return [c for c in table.columns if fmt != "csv" or c.key not in SECRET_COLUMNS]
+
+
+def _rows(conn: Connection, table: Table, since: datetime | None, fmt: str) -> Iterator[dict[str, Any]]:
+    stmt = select(*exported_columns(table, fmt)).order_by(*table.primary_key.columns)
     stamp = next((table.c[name] for name in ("updated_at", "created_at", "occurred_at") if name in table.c), None)
     if since is not None and stamp is not None:
         stmt = stmt.where(stamp > since)
@@ -131,8 +140,8 @@ def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: da
                 text = io.TextIOWrapper(buffered, encoding="utf-8", newline="")
                 writer = csv.writer(text) if fmt == "csv" else None
                 if writer:
-                    writer.writerow([c.key for c in table.columns])
-                for row in _rows(conn, table, since):
+                    writer.writerow([c.key for c in exported_columns(table, fmt)])
+                for row in _rows(conn, table, since, fmt):
                     if writer:
                         writer.writerow([json.dumps(v) if isinstance(v, dict | list) else "" if v is None else v
                                          for v in row.values()])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
+from app.exports.access import require_export
 from app.fhir import compartment
 from app.kit import audit
 from app.kit.actor import Actor
@@ -57,22 +58,25 @@ def record_json(session: Session, record: compartment.PatientRecord) -> dict[str
             summary="A patient's complete record: JSON (with the audit trail), a FHIR R4 Bundle, or a PDF chart",
             responses={200: {"content": {"application/json": {}, "application/fhir+json": {}, "application/pdf": {}},
                              "description": "The record"}, **problem_responses(401, 403, 404, 422)})
-def export_patient(session: SessionDep, actor: Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)],
-                   patient_id: uuid.UUID, format: Annotated[Literal["json", "fhir", "pdf"], Query()] = "json"
-                   ) -> Response:
+def export_patient(request: Request, session: SessionDep,
+                   actor: Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)], patient_id: uuid.UUID,
+                   format: Annotated[Literal["json", "fhir", "pdf"], Query()] = "json") -> Response:
+    """Admin: any patient. Therapist: the patients in their care (see app.exports.access); others 403."""
     patient = patients.get(session, patient_id)
+    require_export(session, request, actor, patient.id)
     record = compartment.load(session, patient)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient.id, patient_id=patient.id,
-                 detail={"format": format, "assessments": len(record.assessments),
-                         "treatments": len(record.treatments), "revisions": len(record.revisions)})
-    filename = f"patient-{patient.chart_number}.{format}.json"
+                 detail={"format": format, "episodes": len(record.episodes), "consents": len(record.consents),
+                         "screenings": len(record.screenings), "assessments": len(record.assessments),
+                         "treatments": len(record.treatments), "outcomes": len(record.outcomes),
+                         "revisions": len(record.revisions)})
+    filename = f"patient-{patient.chart_number}.{'fhir.json' if format == 'fhir' else format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     if format == "pdf":
         from app.clinic import service as clinic
         from app.exports.pdf import render
         from app.reference.service import catalog
 
-        headers["Content-Disposition"] = f'attachment; filename="patient-{patient.chart_number}.pdf"'
         return Response(render(record, clinic.get(session), catalog(session)), media_type="application/pdf",
                         headers=headers)
     if format == "fhir":

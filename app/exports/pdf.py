@@ -96,11 +96,18 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog) -> bytes:
     for r in record.revisions:
         revisions.setdefault(r.record_id, []).append(r)
 
+    where = clinic.address or {}
+    street = ", ".join(x for x in [*(where.get("lines") or []), where.get("city"), where.get("province"),
+                                   where.get("postal_code")] if x)
+    contact = " - ".join(x for x in (street, f"Tel. {clinic.phone}" if clinic.phone else "", clinic.email) if x)
+
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica-Bold", 9)
         canvas.drawString(0.75 * inch, 10.6 * inch, clinic.name)
         canvas.setFont("Helvetica", 8)
+        if contact:
+            canvas.drawString(0.75 * inch, 10.45 * inch, contact)
         canvas.drawString(0.75 * inch, 0.5 * inch, ident)
         canvas.drawRightString(7.75 * inch, 0.5 * inch, f"Page {doc.page}  -  confidential health information")
         canvas.restoreState()

@@ -23,11 +23,12 @@ from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.exports.archive import snapshot
+from app.exports.jobs import Gone, audit_outcome, manifest_counts
 from app.fhir import compartment, mapping
-from app.fhir.router import TYPES
+from app.fhir.router import FHIR_JSON, TYPES
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import DomainError, NotFound, field_error, problem_responses
+from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
 from app.models.base import utcnow
 from app.models.integration import ExportJob
 from app.models.patient import Patient
@@ -41,6 +42,14 @@ PATIENT_BATCH = 200
 
 class BadRequest(DomainError):
     status, slug, title = 400, "bad-request", "Bad request"
+
+
+class ExportFailed(DomainError):
+    """Polling a job that failed. Bulk Data Access IG v2 (status request, error status): "the server SHALL
+    return an HTTP status code of 4XX or 5XX ... [with] a FHIR OperationOutcome"; a job that broke on our
+    side is a server error, so this is the one place the API answers 5xx by design."""
+
+    status, slug, title = 500, "export-failed", "The export failed"
 
 
 def _kick_off(request: Request, session: Session, actor: Actor, level: str, prefer: str | None,
@@ -94,7 +103,9 @@ def _job(session: Session, job_id: uuid.UUID) -> ExportJob:
 
 @router.get("/$export-poll/{job_id}", name="bulkStatus", operation_id="bulkExportStatus",
             summary="Poll: 202 with X-Progress while running, then the manifest",
-            responses=problem_responses(401, 403, 404))
+            responses={**problem_responses(401, 403, 404), 500: {
+                "model": Problem, "content": {FHIR_JSON: {}},
+                "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"}})
 def status(request: Request, session: SessionDep, _: Exporter, job_id: uuid.UUID) -> Response:
     job = _job(session, job_id)
     if job.status in ("queued", "running"):
@@ -102,7 +113,7 @@ def status(request: Request, session: SessionDep, _: Exporter, job_id: uuid.UUID
                                                                     else "")
         return Response(status_code=202, headers={"X-Progress": progress, "Retry-After": "2"})
     if job.status == "failed":
-        raise DomainError(f"The export failed: {job.error}")
+        raise ExportFailed(f"The export failed: {job.error}. Start a new export; this one will not complete.")
     files = (job.manifest or {}).get("files", {})
     output = [{"type": name.removesuffix(".ndjson"), "count": meta["records"],
                "url": str(request.url_for("bulkFile", job_id=job.id, name=name))}
@@ -124,15 +135,19 @@ def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
 
 
 @router.get("/$export-file/{job_id}/{name}", name="bulkFile", operation_id="bulkExportFile",
-            summary="One NDJSON output file", responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"},
-                                                         **problem_responses(401, 403, 404)})
+            summary="One NDJSON output file",
+            responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"}, **problem_responses(401, 403, 404),
+                       410: {"model": Problem, "content": {FHIR_JSON: {}}, "description": "The file was removed"}})
 def download(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID, name: str) -> FileResponse:
     job = _job(session, job_id)
     files = (job.manifest or {}).get("files", {})
     if job.status != "completed" or name not in files:
         raise NotFound(f"No file {name} in this export")
+    path = _dir(request.app.state.settings.data_dir, job.id) / name
+    if not path.is_file():
+        raise Gone(f"{name} of bulk export {job.id} is no longer on this server; start a new export")
     audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id, detail={"file": name})
-    return FileResponse(_dir(request.app.state.settings.data_dir, job.id) / name, media_type=NDJSON)
+    return FileResponse(path, media_type=NDJSON)
 
 
 def _dir(data_dir: Path, job_id: uuid.UUID) -> Path:
@@ -185,6 +200,10 @@ def run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID) -> No
             handle.close()
     manifest: dict[str, Any] = {"files": {f"{t}.ndjson": {"records": n} for t, n in counts.items()}}
     with factory() as session, session.begin():
-        session.execute(update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "running").values(
+        done = session.execute(update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "running").values(
             status="completed", finished_at=utcnow(), manifest=manifest, current_table=None,
             records_done=sum(counts.values())))
+        if done.rowcount:  # type: ignore[attr-defined]  # (not if it was cancelled meanwhile)
+            audit_outcome(session, session.get_one(ExportJob, job_id),
+                          {"records": sum(counts.values()), "files": manifest_counts(manifest),
+                           "directory": str(target)})

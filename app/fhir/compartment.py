@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -61,7 +62,9 @@ def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Reso
         out.append(mapping.encounter("Gunn segmental assessment", a, a.assessed_at, None))
         out += mapping.finding_observations(a, cat)
     for t in record.treatments:
-        out.append(mapping.encounter("IMS treatment session", t, t.started_at, None))
+        ended = t.content.get("ended_at")
+        out.append(mapping.encounter("IMS treatment session", t, t.started_at,
+                                     datetime.fromisoformat(ended) if ended else None))
         out.append(mapping.procedure(t, cat, episodes.get(t.episode_id)))
         out += mapping.pain_observations(t)
     out += [mapping.outcome_observation(o) for o in record.outcomes]

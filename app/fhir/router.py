@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
+from app.exports.access import require_export
 from app.fhir import compartment, mapping
 from app.kit import audit
 from app.kit.actor import Actor
@@ -28,6 +29,7 @@ from app.models.user import User
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
+PatientExporter = Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)]
 FHIR_JSON = "application/fhir+json"
 TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance")
 
@@ -87,7 +89,13 @@ def _resources_of(session: Session, patient_id: uuid.UUID) -> list[mapping.Resou
 @router.get("/Patient/{patient_id}/$everything", operation_id="fhirPatientEverything",
             summary="Everything in a patient's compartment as a searchset Bundle",
             responses=problem_responses(401, 403, 404))
-def everything(session: SessionDep, actor: Reader, patient_id: uuid.UUID) -> JSONResponse:
+def everything(request: Request, session: SessionDep, actor: PatientExporter, patient_id: uuid.UUID
+               ) -> JSONResponse:
+    """An export of the whole record, so export rules apply (app.exports.access): admin any patient, a
+    therapist the patients in their care. Ordinary reads and searches stay clinical reads."""
+    if session.get(Patient, patient_id) is None:
+        raise NotFound(f"No Patient/{patient_id}")
+    require_export(session, request, actor, patient_id)
     resources = _resources_of(session, patient_id)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient_id, patient_id=patient_id,
                  detail={"operation": "$everything", "count": len(resources)})
@@ -135,9 +143,10 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
     bounds = [_date_bound(v) for v in last_updated or []]
     if resource_type in ("Patient", "Practitioner") and patient is None:
         model: Any = Patient if resource_type == "Patient" else User
-        rows, cursor = paginate(session, select(model), [model.id], PageParams(count, page))
+        # Filter in SQL, before paging: a page is `_count` matches, never `_count` rows minus the misses.
+        stmt = select(model).where(*(_COMPARE[prefix](model.updated_at, bound) for prefix, bound in bounds))
+        rows, cursor = paginate(session, stmt, [model.id], PageParams(count, page))
         resources = [mapping.patient(r) if resource_type == "Patient" else mapping.practitioner(r) for r in rows]
-        resources = [r for r in resources if _within(r, bounds)]
         audit.record(session, actor, "search", resource_type=resource_type, detail={"count": len(resources)})
         return _fhir(_searchset(request, resources, cursor))
     if patient is None:

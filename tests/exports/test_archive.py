@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
+import uuid
 import zipfile
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from app import cli
 from app.config import get_settings
+from app.exports.archive import SECRET_COLUMNS
+from app.kit.actor import SYSTEM_ACTOR
+from app.models import AuditEvent, Base
+from app.models.integration import ApiClient, ExportJob, WebhookDelivery, WebhookSubscription
+from app.models.user import User
 from tests.conftest import TEST_SECRET
+from tests.databases import pg_admin_url, pg_available
 from tests.fhir.test_fhir import seeded  # noqa: F401  (the realistic chart fixture)
+from tests.integrations.helpers import api_client
 
 runner = CliRunner()
 
@@ -85,6 +98,122 @@ def test_csv_export_has_a_header_and_one_row_per_record(seeded, db_url, tmp_path
         rows = list(csv.DictReader(io.StringIO(z.read("patients.csv").decode())))
     assert len(rows) == 1 and rows[0]["family_name"] == "Lindqvist"
     assert json.loads(rows[0]["address"])["city"] == "Toronto"
+
+
+def test_the_csv_for_other_software_carries_no_credentials(seeded, client, staff, db, db_url, tmp_path,  # noqa: F811
+                                                           monkeypatch):
+    admin = staff("admin")
+    api_client(client, admin, ["patients:read"])
+    hook = client.post("/api/v1/webhooks", json={"url": "https://127.0.0.1/h", "event_types": ["*"]},
+                       headers=admin.headers)
+    assert hook.status_code == 201, hook.text
+    secrets = [*db.scalars(select(User.password_hash)), *db.scalars(select(ApiClient.key_hash)),
+               *db.scalars(select(WebhookSubscription.secret))]
+    assert len(secrets) >= 4 and hook.json()["secret"] in secrets
+    result = _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "c"), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(next((tmp_path / "c").glob("*.zip"))) as z:
+        headers = {n: next(csv.reader(io.StringIO(z.read(n).decode()))) for n in z.namelist() if n.endswith(".csv")}
+        everything = b"".join(z.read(n) for n in z.namelist())
+    assert "password_hash" not in headers["users.csv"] and "email" in headers["users.csv"]
+    assert "key_hash" not in headers["api_clients.csv"] and "key_prefix" in headers["api_clients.csv"]
+    assert "secret" not in headers["webhook_subscriptions.csv"] and "url" in headers["webhook_subscriptions.csv"]
+    assert not [s for s in secrets if s.encode() in everything]
+    # Any credential column a later table adds is caught by name.
+    credential = re.compile(r"(password|token|key)_hash$|secret")
+    assert {c.name for t in Base.metadata.tables.values() for c in t.columns if credential.search(c.name)} \
+        <= SECRET_COLUMNS
+    # The NDJSON archive is a backup: it keeps them, so a restore keeps sign-ins, API keys and webhook signatures.
+    _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "n"))
+    with zipfile.ZipFile(next((tmp_path / "n").glob("*.zip"))) as z:
+        assert all(s.encode() in b"".join(z.read(n) for n in z.namelist()) for s in secrets)
+
+
+def test_the_cli_export_is_audited(seeded, db, db_url, tmp_path, monkeypatch):  # noqa: F811
+    result = _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    path = next((tmp_path / "a").glob("*.zip"))
+    with zipfile.ZipFile(path) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    [row] = db.scalars(select(AuditEvent).where(AuditEvent.action == "export", AuditEvent.actor_type == "system")
+                       ).all()
+    assert (row.actor_id, row.outcome, row.resource_type) == (SYSTEM_ACTOR.id, "success", "Clinic")
+    assert row.detail["file"] == str(path.resolve())
+    assert row.detail["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert row.detail["files"] == {name: f["records"] for name, f in manifest["files"].items()}
+    assert row.detail["records"] == sum(f["records"] for f in manifest["files"].values())
+    assert (row.detail["via"], row.detail["format"]) == ("cli", "ndjson")
+    assert _cli(monkeypatch, db_url, tmp_path, "audit", "verify").exit_code == 0
+
+
+def test_a_restore_brings_back_no_queued_work(seeded, client, staff, app, db, db_url, template_db, tmp_path,  # noqa: F811
+                                              monkeypatch):
+    admin = staff("admin")
+    hook = client.post("/api/v1/webhooks", json={"url": "https://127.0.0.1/h", "event_types": ["*"]},
+                       headers=admin.headers).json()
+    assert client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin.headers).status_code in (200, 201, 202)
+    assert client.post("/api/v1/exports", json={"format": "ndjson"}, headers=admin.headers).status_code == 202
+    assert db.scalar(select(func.count()).select_from(WebhookDelivery)) >= 1
+    assert db.scalar(select(func.count()).select_from(ExportJob)) == 1
+    assert _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "a")).exit_code == 0
+    path = next((tmp_path / "a").glob("*.zip"))
+    with zipfile.ZipFile(path) as z:
+        assert not {"export_jobs.ndjson", "webhook_deliveries.ndjson"} & set(z.namelist())
+        assert z.read("webhook_subscriptions.ndjson").count(b"\n") == 1
+    empty = template_db.empty()
+    try:
+        assert _cli(monkeypatch, empty, tmp_path, "import-archive", str(path)).exit_code == 0
+        engine = create_engine(empty)
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(ExportJob)) == 0
+            assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+            assert session.scalar(select(func.count()).select_from(WebhookSubscription)) == 1
+        engine.dispose()
+    finally:
+        template_db.drop(empty)
+
+
+def _empty_database(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{(tmp_path / 'moved.db').as_posix()}"
+    name = f"imst_moved_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        return
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_an_archive_moves_between_sqlite_and_postgresql(seeded, db_url, engine_kind, tmp_path,  # noqa: F811
+                                                        monkeypatch):
+    """SQLite -> PostgreSQL (the [sqlite] run) and PostgreSQL -> SQLite (the [postgresql] run)."""
+    other = "postgresql" if engine_kind == "sqlite" else "sqlite"
+    if other == "postgresql" and (reason := pg_available()):
+        pytest.skip(f"PostgreSQL unreachable ({reason})")
+    first = _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    archive = next((tmp_path / "a").glob("*.zip"))
+    target = _empty_database(other, tmp_path)
+    try:
+        restored = _cli(monkeypatch, target, tmp_path, "import-archive", str(archive))  # migrates the target first
+        assert restored.exit_code == 0, restored.output
+        again = _cli(monkeypatch, target, tmp_path, "export", "--out", str(tmp_path / "b"))
+        assert again.exit_code == 0, again.output
+        moved = _contents(next((tmp_path / "b").glob("*.zip")))
+        assert moved == _contents(archive)
+        assert moved["patients.ndjson"].count(b"\n") == 1 and moved["clinical_revisions.ndjson"].count(b"\n") == 3
+        assert _cli(monkeypatch, target, tmp_path, "audit", "verify").exit_code == 0
+    finally:
+        _drop_database(target)
 
 
 def test_since_exports_only_later_changes(seeded, db_url, tmp_path, monkeypatch):  # noqa: F811

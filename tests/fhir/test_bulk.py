@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 
 from fhir.resources.R4B import get_fhir_model_class
+from sqlalchemy import select
 
 from app.exports.jobs import run_export_jobs
+from app.models import AuditEvent
 from tests.fhir.test_fhir import seeded  # noqa: F401
 
 ASYNC = {"Prefer": "respond-async"}
@@ -49,6 +53,68 @@ def test_type_and_since_filters(client, staff, app, settings, seeded):  # noqa: 
     later = kick_off(client, admin, _since="2999-01-01T00:00:00Z")
     run_export_jobs(app.state.sessionmaker, settings.data_dir)
     assert client.get(later, headers=admin.headers).json()["output"] == []
+
+
+def test_since_returns_exactly_the_resource_changed_after_it(client, staff, app, settings, seeded):  # noqa: F811
+    therapist, patient, *_ = seeded
+    admin = staff("admin")
+    marker = datetime.now(UTC)
+    time.sleep(0.01)
+    changed = client.patch(f"/api/v1/patients/{patient['id']}", json={"preferred_name": "Maggie"},
+                           headers={**therapist.headers, "If-Match": f'W/"{patient["version"]}"'})
+    assert changed.status_code == 200, changed.text
+    poll = kick_off(client, admin, _since=marker.isoformat())
+    everything = kick_off(client, admin)
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    output = client.get(poll, headers=admin.headers).json()["output"]
+    assert [(o["type"], o["count"]) for o in output] == [("Patient", 1)]
+    [resource] = [json.loads(line) for line in client.get(output[0]["url"].replace("http://testserver", ""),
+                                                          headers=admin.headers).text.splitlines()]
+    assert resource["id"] == patient["id"] and {"use": "usual", "given": ["Maggie"], "family": "Lindqvist"} in \
+        resource["name"]
+    full = {o["type"]: o["count"] for o in client.get(everything, headers=admin.headers).json()["output"]}
+    assert full["Patient"] == 1 and full["Procedure"] == 1 and full["Observation"] > 5
+
+
+def test_a_completed_bulk_job_is_audited_with_its_counts(client, staff, app, settings, db, seeded):  # noqa: F811
+    admin = staff("admin")
+    poll = kick_off(client, admin, _type="Patient,Procedure")
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    [row] = db.scalars(select(AuditEvent).where(AuditEvent.action == "export_completed")).all()
+    assert (row.actor_id, row.actor_role, row.resource_id) == (admin.id, "admin", poll.rsplit("/", 1)[1])
+    assert row.detail["kind"] == "fhir_bulk"
+    assert row.detail["files"] == {"Patient.ndjson": 1, "Procedure.ndjson": 1} and row.detail["records"] == 2
+
+
+def test_a_failed_job_polls_as_a_server_error_with_an_operation_outcome(client, staff, app, settings, db,
+                                                                        seeded, monkeypatch):  # noqa: F811
+    from app.fhir import bulk
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    admin = staff("admin")
+    poll = kick_off(client, admin)
+    monkeypatch.setattr(bulk.compartment, "load", broken)
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    failed = client.get(poll, headers=admin.headers)
+    assert failed.status_code == 500 and failed.headers["content-type"].startswith("application/fhir+json")
+    outcome = failed.json()
+    get_fhir_model_class("OperationOutcome").model_validate(outcome)
+    assert outcome["issue"][0]["code"] == "exception" and "disk full" in outcome["issue"][0]["diagnostics"]
+    [row] = db.scalars(select(AuditEvent).where(AuditEvent.action == "export_failed")).all()
+    assert (row.actor_id, row.outcome) == (admin.id, "failure") and "disk full" in row.detail["error"]
+
+
+def test_a_removed_file_is_gone_not_a_server_error(client, staff, app, settings, seeded):  # noqa: F811
+    admin = staff("admin")
+    poll = kick_off(client, admin, _type="Patient")
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    [output] = client.get(poll, headers=admin.headers).json()["output"]
+    for file in (settings.data_dir / "exports").rglob("*.ndjson"):
+        file.unlink()
+    gone = client.get(output["url"].replace("http://testserver", ""), headers=admin.headers)
+    assert gone.status_code == 410 and gone.json()["resourceType"] == "OperationOutcome"
 
 
 def test_bad_requests_and_cancel(client, staff, app, settings):

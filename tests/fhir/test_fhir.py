@@ -64,6 +64,58 @@ def test_patient_bundle_validates_resource_by_resource(client, seeded):
     assert {p.get("reason", [{}])[0].get("text") for p in provenance} >= {"S1 was right-sided"}
 
 
+def test_export_file_names(client, seeded):
+    therapist, patient, *_ = seeded
+    chart = patient["chart_number"]
+    for fmt, name in (("json", f"patient-{chart}.json"), ("fhir", f"patient-{chart}.fhir.json"),
+                      ("pdf", f"patient-{chart}.pdf")):
+        response = client.get(f"/api/v1/patients/{patient['id']}/export", params={"format": fmt},
+                              headers=therapist.headers)
+        assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
+
+
+def test_treatment_encounter_has_its_end_time(client, staff):
+    from datetime import UTC, datetime, timedelta
+
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist)
+    start = datetime.now(UTC)  # after the consents on file
+    t = record_session(client, therapist, patient["id"], episode["id"], started_at=start.isoformat(),
+                       ended_at=(start + timedelta(minutes=35)).isoformat())
+    assert t.status_code == 201, t.text
+    t = t.json()
+    encounter = client.get(f"/fhir/Encounter/{t['id']}-visit", headers=therapist.headers).json()
+    validate(encounter)
+    period = encounter["period"]
+    assert datetime.fromisoformat(period["start"]) == start
+    assert datetime.fromisoformat(period["end"]) == start + timedelta(minutes=35)
+
+
+def test_patient_search_filters_last_updated_before_paging(client, staff):
+    from datetime import UTC, datetime
+
+    from tests.factories import make_patient
+
+    therapist = staff("therapist")
+    older = make_patient(client, therapist, family_name="Older")
+    changed = make_patient(client, therapist, family_name="Changed")
+    marker = datetime.now(UTC)
+    assert older["id"] < changed["id"]  # the unchanged one comes first in id order
+    assert client.patch(f"/api/v1/patients/{changed['id']}", json={"preferred_name": "Chang"},
+                        headers={**therapist.headers, "If-Match": 'W/"1"'}).status_code == 200
+    page = client.get("/fhir/Patient", params={"_lastUpdated": f"gt{marker.isoformat()}", "_count": 1},
+                      headers=therapist.headers).json()
+    assert [e["resource"]["id"] for e in page["entry"]] == [changed["id"]]
+    assert [link["relation"] for link in page["link"]] == ["self"]  # no next page: nothing else matched
+    before = client.get("/fhir/Patient", params={"_lastUpdated": f"le{marker.isoformat()}", "_count": 1},
+                        headers=therapist.headers).json()
+    assert [e["resource"]["id"] for e in before["entry"]] == [older["id"]]
+    assert [link["relation"] for link in before["link"]] == ["self"]
+    practitioners = client.get("/fhir/Practitioner", params={"_lastUpdated": f"gt{marker.isoformat()}",
+                                                             "_count": 1}, headers=therapist.headers).json()
+    assert practitioners["entry"] == []
+
+
 def test_ids_are_stable_across_exports(client, seeded):
     therapist, patient, *_ = seeded
     url = f"/api/v1/patients/{patient['id']}/export"
@@ -128,19 +180,33 @@ def test_fhir_errors_are_operation_outcomes(client, seeded, staff):
     assert denied.status_code == 403 and denied.json()["issue"][0]["code"] == "forbidden"
 
 
-def test_pdf_chart_names_the_patient_and_every_signed_note(client, seeded):
+def test_pdf_chart_names_the_patient_and_every_signed_note(client, seeded, staff):
     import io
 
     from pypdf import PdfReader
 
     therapist, patient, *_ = seeded
+    admin = staff("admin")
+    clinic = client.get("/api/v1/clinic", headers=admin.headers)
+    assert client.patch("/api/v1/clinic", headers={**admin.headers, "If-Match": clinic.headers["etag"]}, json={
+        "name": "Harbourfront IMS Physiotherapy", "phone": "416-555-0199",
+        "address": {"lines": ["200 Bay St"], "city": "Toronto", "province": "ON", "postal_code": "M5J 2J2"},
+    }).status_code == 200
     response = client.get(f"/api/v1/patients/{patient['id']}/export", params={"format": "pdf"},
                           headers=therapist.headers)
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == f'attachment; filename="patient-{patient["chart_number"]}.pdf"'
     reader = PdfReader(io.BytesIO(response.content))
     pages = [page.extract_text() for page in reader.pages]
     assert all("LINDQVIST, Margaret" in text for text in pages)  # identification on every page
+    # The clinic header on every page: name, address and telephone.
+    assert all("Harbourfront IMS Physiotherapy" in text and "200 Bay St, Toronto" in text and "416-555-0199" in text
+               for text in pages)
     text = "\n".join(pages)
+    # The segmental map: its Left/Right columns and a row per nerve-root level.
+    assert "Left" in text and "Right" in text and all(level in text for level in ("C5", "L4", "L5", "S1"))
+    # The progress chart of session pain.
+    assert "Session pain (NPRS)" in text
     assert "Gunn assessment" in text and "IMS treatment" in text
     assert text.count("Signed electronically by") == 2
     assert "Amendment 1" in text and "S1 was right-sided" in text
