@@ -21,7 +21,10 @@ Writer = Annotated[Actor, Authorize(Permission.CLINICAL_WRITE)]
 
 
 @router.post("", status_code=201, response_model=ConsentOut, operation_id="createConsent",
-             summary="Record informed consent", responses=problem_responses(401, 403, 404, 422))
+             summary="Record informed consent",
+             description="Recorded by a signed-in clinician; an API client gets 403. A consent covers the "
+             "sessions that start after `obtained_at` and before any withdrawal.",
+             responses=problem_responses(401, 403, 404, 422))
 def create_consent(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: ConsentCreate,
                    response: Response) -> ConsentOut:
     consent = service.create(session, actor, patients.get(session, patient_id), body)
@@ -46,7 +49,10 @@ def get_consent(session: SessionDep, actor: Reader, patient_id: uuid.UUID, conse
 
 
 @router.post("/{consent_id}/withdraw", response_model=ConsentOut, operation_id="withdrawConsent",
-             summary="Withdraw a consent (it stays on file)", responses=problem_responses(401, 403, 404, 409, 422))
+             summary="Withdraw a consent (it stays on file)",
+             description="Withdrawn by a signed-in clinician (an API client gets 403). Consent is judged at each "
+             "session's time: sessions before `withdrawn_at` stay covered, later ones are refused.",
+             responses=problem_responses(401, 403, 404, 409, 422))
 def withdraw_consent(session: SessionDep, actor: Writer, patient_id: uuid.UUID, consent_id: uuid.UUID,
                      body: ConsentWithdraw | None = None) -> ConsentOut:
     consent = service.get(session, patients.get(session, patient_id), consent_id)

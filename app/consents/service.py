@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.consents.schemas import ConsentCreate, ConsentOut, ConsentWithdraw
 from app.kit import audit
-from app.kit.actor import Actor
+from app.kit.actor import Actor, clinician_id
 from app.kit.errors import Conflict, NotFound, field_error
 from app.models.base import utcnow
 from app.models.patient import Patient
@@ -41,10 +41,12 @@ def active_kinds(consents: Sequence[Consent], at: datetime) -> set[str]:
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: ConsentCreate) -> Consent:
+    """Recorded by a signed-in clinician (403 for an API client), obtained by them unless `obtained_by` says."""
+    recorder = clinician_id(actor)
     obtained_at = data.obtained_at or utcnow()
     if obtained_at > utcnow() + _SKEW:
         raise field_error("obtained_at", "cannot be in the future")
-    obtained_by = data.obtained_by or actor.id
+    obtained_by = data.obtained_by or recorder
     if session.get(User, obtained_by) is None:
         raise field_error("obtained_by", "no such staff member")
     consent = Consent(patient_id=patient.id, kind=data.kind, obtained_at=obtained_at, obtained_by=obtained_by,
@@ -64,12 +66,13 @@ def get(session: Session, patient: Patient, consent_id: uuid.UUID) -> Consent:
 
 
 def withdraw(session: Session, actor: Actor, consent: Consent, data: ConsentWithdraw) -> Consent:
+    withdrawn_by = clinician_id(actor)
     if consent.withdrawn_at is not None:
         raise Conflict(f"This consent was already withdrawn at {consent.withdrawn_at.isoformat()}")
     when = data.withdrawn_at or utcnow()
     if when > utcnow() + _SKEW or when < consent.obtained_at:
         raise field_error("withdrawn_at", "must be between the time consent was obtained and now")
-    consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_reason = when, actor.id, data.reason
+    consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_reason = when, withdrawn_by, data.reason
     session.flush()
     _audit(session, actor, "withdraw", consent)
     return consent

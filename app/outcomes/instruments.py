@@ -8,6 +8,7 @@ SPADI (Roach 1991; Breckenridge & McAuley 2011), LEFS (Binkley 1999), HIT-6 (Qua
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -66,8 +67,11 @@ class Instrument:
             if isinstance(raw, str) and raw in self.choices:
                 return float(self.choices[raw])
             raise ScoringError(where, "one of " + ", ".join(self.choices))
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ScoringError(where, "must be a whole number")
+        if isinstance(raw, float) and (not math.isfinite(raw) or not raw.is_integer()):
+            raise ScoringError(where, "must be a whole number" if math.isfinite(raw) else
+                               "must be a finite whole number (NaN and Infinity are not answers)")
         assert self.item_range is not None
         lo, hi = self.item_range
         if not lo <= raw <= hi:

@@ -31,6 +31,8 @@ def list_instruments(_: Annotated[Actor, Authorize(Permission.AUTHENTICATED)]) -
 
 @router.post("/patients/{patient_id}/outcomes", status_code=201, response_model=OutcomeOut,
              operation_id="administerOutcome", summary="Record a questionnaire; the server scores it",
+             description="Recorded by a signed-in clinician (an API client gets 403). Each response must be a "
+             "finite value in the item's range; a problem names `responses[i]`.",
              responses=problem_responses(401, 403, 404, 422))
 def administer(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: OutcomeCreate) -> OutcomeOut:
     return OutcomeOut.model_validate(service.administer(session, actor, patients.get(session, patient_id), body))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.episodes import service as episodes
 from app.kit import audit
-from app.kit.actor import Actor
+from app.kit.actor import Actor, clinician_id
 from app.kit.errors import FieldError, Unprocessable, field_error
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
@@ -22,6 +22,7 @@ from app.outcomes.schemas import InstrumentProgress, OutcomeCreate, PainPoint, P
 
 
 def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCreate) -> OutcomeAdministration:
+    recorded_by = clinician_id(actor)
     instrument = INSTRUMENTS.get(data.instrument)
     if instrument is None:
         raise field_error("instrument", "unknown instrument; see /api/v1/reference/instruments")
@@ -39,7 +40,7 @@ def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCr
         raise field_error("episode_id", "this episode belongs to another patient")
     row = OutcomeAdministration(patient_id=patient.id, episode_id=data.episode_id, instrument=instrument.code,
                                 administered_at=when, responses=responses, labels=data.labels, score=score,
-                                subscores=subscores or None, recorded_by=actor.id)
+                                subscores=subscores or None, recorded_by=recorded_by)
     session.add(row)
     session.flush()
     audit.record(session, actor, "create", resource_type="OutcomeAdministration", resource_id=row.id,

@@ -22,6 +22,7 @@ Writer = Annotated[Actor, Authorize(Permission.CLINICAL_WRITE)]
 
 @router.post("", status_code=201, response_model=ScreeningOut, operation_id="createScreening",
              summary="Record a precaution screen (it becomes the current one)",
+             description="Screened by a signed-in clinician; an API client gets 403.",
              responses=problem_responses(401, 403, 404, 422))
 def create_screening(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: ScreeningCreate,
                      response: Response) -> ScreeningOut:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.kit import audit
-from app.kit.actor import Actor
+from app.kit.actor import Actor, clinician_id
 from app.kit.errors import NotFound, field_error
 from app.models.base import utcnow
 from app.models.patient import Patient
@@ -31,11 +31,12 @@ def to_out(screening: Screening) -> ScreeningOut:
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCreate) -> Screening:
+    screened_by = clinician_id(actor)
     screened_at = data.screened_at or utcnow()
     if screened_at > utcnow() + _SKEW:
         raise field_error("screened_at", "cannot be in the future")
     checklist = data.model_dump(include=set(Checklist.model_fields))
-    screening = Screening(patient_id=patient.id, screened_at=screened_at, screened_by=actor.id, checklist=checklist,
+    screening = Screening(patient_id=patient.id, screened_at=screened_at, screened_by=screened_by, checklist=checklist,
                           lymphedema_limb=data.lymphedema_limb, notes=data.notes)
     session.add(screening)
     session.flush()

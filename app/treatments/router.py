@@ -37,8 +37,19 @@ def _out(session: Session, response: Response, treatment: Treatment) -> Treatmen
     return service.to_out(session, treatment)
 
 
+_WHO = ("Only a signed-in clinician rostered to needle (`authorized_to_needle`) may do this: anyone else, an API "
+        "client included, gets 403. ")
+_CONSENT_AT_SESSION_TIME = (
+    "Consent is judged at the session's `started_at`, not at the time of the request: an IMS consent (and, for "
+    "`e_stim` entries, an electrical-stimulation consent) must have been obtained before the session and not "
+    "withdrawn by then; a consent withdrawn after the session still covers it. ")
+
+
 @router.post("/patients/{patient_id}/treatments", status_code=201, response_model=TreatmentOut,
              operation_id="createTreatment", summary="Record an IMS session (draft); needs an active IMS consent",
+             description=_WHO + _CONSENT_AT_SESSION_TIME +
+             "Refused with 409 when a consent is missing or e-stim meets a pacemaker on the screen; other "
+             "precautions come back as `warnings`.",
              responses=problem_responses(400, 401, 403, 404, 409, 422))
 def create_treatment(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: TreatmentCreate,
                      response: Response) -> TreatmentOut:
@@ -67,6 +78,8 @@ def get_treatment(session: SessionDep, actor: Reader, treatment_id: uuid.UUID, r
 
 @router.patch("/treatments/{treatment_id}", response_model=TreatmentOut, operation_id="updateTreatment",
               summary="Edit a draft session (author only, If-Match required)",
+              description=_WHO + "E-stim is refused (409) when the session's screen records a pacemaker. "
+              "Consent is checked again when the session is signed.",
               responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428))
 def update_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentUpdate,
                      expected: IfMatch, response: Response) -> TreatmentOut:
@@ -84,6 +97,10 @@ def discard_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUI
 
 @router.post("/treatments/{treatment_id}/sign", response_model=TreatmentOut, operation_id="signTreatment",
              summary="Sign (author only): needs consent and needles removed == needles inserted",
+             description=_WHO + _CONSENT_AT_SESSION_TIME +
+             "Every needle must be accounted for: `needles_removed` equals the needles inserted, or each needle "
+             "not removed is documented by its own `retained_needle` adverse event (409 says how many are "
+             "unaccounted for).",
              responses=problem_responses(401, 403, 404, 409, 412))
 def sign_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, expected: OptionalIfMatch,
                    response: Response) -> TreatmentOut:
@@ -93,6 +110,8 @@ def sign_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, 
 
 @router.post("/treatments/{treatment_id}/amendments", status_code=201, response_model=TreatmentOut,
              operation_id="amendTreatment", summary="Correct a signed session: a new revision with a reason",
+             description=_WHO + "The amended session must pass the same rules as signing. " +
+             _CONSENT_AT_SESSION_TIME,
              responses=problem_responses(400, 401, 403, 404, 409, 412, 422))
 def amend_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentAmendment,
                     expected: OptionalIfMatch, response: Response) -> TreatmentOut:

@@ -21,15 +21,21 @@ from app.clinic import service as clinic
 from app.consents.service import active_kinds
 from app.kit.errors import Conflict, FieldError, Unprocessable
 from app.models.treatment import Consent, Screening
-from app.reference.catalog import Catalog
+from app.reference.catalog import Catalog, Muscle
 from app.screenings.service import present
 from app.treatments.schemas import TreatmentContent
 
 ARM_REGIONS = {"shoulder", "arm", "forearm", "hand"}
 LEG_REGIONS = {"hip", "thigh", "leg", "foot"}
+# Sites over the pleura wherever the needle goes: the shoulder-girdle and chest-wall muscles that lie on the
+# ribs, and the scalenes over the lung apex.
 LUNG_FIELD_MUSCLES = {"upper_trapezius", "middle_trapezius", "lower_trapezius", "rhomboid_major", "rhomboid_minor",
-                      "intercostals", "serratus_anterior", "pectoralis_minor", "iliocostalis_thoracis",
-                      "longissimus_thoracis", "serratus_posterior_superior", "serratus_posterior_inferior"}
+                      "intercostals", "serratus_anterior", "pectoralis_major", "pectoralis_minor",
+                      "iliocostalis_thoracis", "longissimus_thoracis", "serratus_posterior_superior",
+                      "serratus_posterior_inferior", "scalenus_anterior", "scalenus_medius", "scalenus_posterior"}
+# Back and trunk muscles (erector spinae, latissimus dorsi, quadratus lumborum, multifidus, ...) overlie the
+# lung wherever they are needled at a thoracic level.
+LUNG_FIELD_REGIONS = {"spine", "trunk"}
 _SKEW_SECONDS = 300
 
 
@@ -137,24 +143,45 @@ def _precautions(ctx: SafetyContext, cat: Catalog, content: TreatmentContent, sc
             if needle.side == limb_side and muscle.body_region in regions:
                 out.append(ContentWarning(field=f"needles[{i}]", message=(
                     f"needling {muscle.name} in the lymphedema limb ({screen.lymphedema_limb})")))
-        thoracic = muscle.kind == "paraspinal" and (muscle.segment or "").startswith("T")
-        if "lung_field_caution" in flags and (thoracic or muscle.code in LUNG_FIELD_MUSCLES):
+        if "lung_field_caution" in flags and over_lung_field(cat, muscle, needle.level):
             out.append(ContentWarning(field=f"needles[{i}]", message=(
-                f"{muscle.name} overlies the lung field and the screen records a lung-field caution")))
+                f"{muscle.name} at {needle.level} overlies the lung field and the screen records a "
+                "lung-field caution")))
     return out
 
 
+def over_lung_field(cat: Catalog, muscle: Muscle, level: str) -> bool:
+    """A chest-wall or shoulder-girdle site, or a back/trunk muscle (paraspinal or not) at a thoracic level."""
+    if muscle.code in LUNG_FIELD_MUSCLES:
+        return True
+    found = cat.level(level)
+    at_thoracic = found is not None and found.region == "thoracic"
+    paraspinal_thoracic = muscle.kind == "paraspinal" and (muscle.segment or "").startswith("T")
+    return paraspinal_thoracic or (at_thoracic and (muscle.kind == "paraspinal"
+                                                    or muscle.body_region in LUNG_FIELD_REGIONS))
+
+
 def check_needle_count(content: TreatmentContent) -> None:
-    """Signing needs every needle accounted for; a shortfall only with a documented retained needle."""
+    """Signing needs every needle accounted for: each one missing needs its own retained_needle event."""
     inserted = content.needles_inserted if content.needles_inserted is not None else len(content.needles)
-    if content.needles_removed is None:
+    removed = content.needles_removed
+    if removed is None:
         raise Conflict("needles_removed is not recorded: count the needles removed before signing",
                        errors=[FieldError(field="needles_removed", message="required to sign")])
-    if content.needles_removed == inserted:
+    if removed == inserted:
         return
-    if content.needles_removed < inserted and any(a.kind == "retained_needle" for a in content.adverse_events):
+    if removed > inserted:
+        raise Conflict(f"needle count mismatch: {inserted} inserted but {removed} removed; "
+                       "more needles cannot be removed than were inserted — recount",
+                       errors=[FieldError(field="needles_removed", message=f"{removed} removed, {inserted} inserted")])
+    missing = inserted - removed
+    retained = sum(a.kind == "retained_needle" for a in content.adverse_events)
+    if retained >= missing:
         return
-    raise Conflict(f"needle count mismatch: {inserted} inserted but {content.needles_removed} removed; "
-                   "find the missing needle(s) or document a retained_needle adverse event",
+    unaccounted = missing - retained
+    raise Conflict(f"needle count mismatch: {inserted} inserted but {removed} removed, and {retained} "
+                   f"retained_needle adverse event(s) documented: {unaccounted} needle(s) unaccounted for; "
+                   "find the missing needle(s) or document one retained_needle adverse event per needle retained",
                    errors=[FieldError(field="needles_removed",
-                                      message=f"{content.needles_removed} removed, {inserted} inserted")])
+                                      message=f"{removed} removed, {inserted} inserted, {retained} documented "
+                                              f"as retained: {unaccounted} unaccounted for")])

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.assessments.schemas import ContentWarning
 from app.episodes import service as episodes
 from app.kit import audit, clinical_record
-from app.kit.actor import Actor
+from app.kit.actor import Actor, clinician_id
 from app.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, field_error, loc_to_field
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
@@ -70,7 +70,7 @@ def to_out(session: Session, treatment: Treatment, ctx: SafetyContext | None = N
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCreate) -> Treatment:
-    _require_needler(session, actor)
+    author_id = _require_needler(session, actor)
     episode = episodes.get(session, data.episode_id)
     if episode.patient_id != patient.id:
         raise field_error("episode_id", "this episode belongs to another patient")
@@ -85,7 +85,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
     content = _checked(session, values)
     safety.gate(SafetyContext.load(session, patient.id), catalog(session), content, need_ims_consent=True)
     treatment = Treatment(patient_id=patient.id, episode_id=episode.id, assessment_id=data.assessment_id,
-                          author_id=actor.id, status="draft", started_at=content.started_at,
+                          author_id=author_id, status="draft", started_at=content.started_at,
                           content=content.model_dump(mode="json"), revision=0)
     session.add(treatment)
     session.flush()
@@ -96,6 +96,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
 def update_draft(session: Session, actor: Actor, treatment: Treatment, data: TreatmentUpdate,
                  expected_version: int) -> Treatment:
     clinical_record.ensure_draft_editable(treatment, actor, expected_version, LABEL)
+    _require_needler(session, actor)
     content = _merged(session, treatment, data, prefix="")
     safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content, need_ims_consent=False)
     treatment.content = content.model_dump(mode="json")
@@ -106,8 +107,8 @@ def update_draft(session: Session, actor: Actor, treatment: Treatment, data: Tre
 
 
 def sign(session: Session, actor: Actor, treatment: Treatment, expected_version: int | None) -> Treatment:
+    _require_needler(session, actor)
     if treatment.status == "draft":
-        _require_needler(session, actor)
         content = content_of(treatment)
         safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content,
                     need_ims_consent=True)
@@ -118,10 +119,12 @@ def sign(session: Session, actor: Actor, treatment: Treatment, expected_version:
 
 def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentAmendment,
           expected_version: int | None) -> Treatment:
+    """The same gates as create and sign: a rostered clinician, consent at the session's time, the count."""
+    _require_needler(session, actor)
     if treatment.status == "signed":
         content = _merged(session, treatment, data.changes, prefix="changes.")
         safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content,
-                    need_ims_consent=False)
+                    need_ims_consent=True)
         safety.check_needle_count(content)
     else:
         content = content_of(treatment)
@@ -158,11 +161,13 @@ def list_for_patient(session: Session, actor: Actor, patient: Patient, params: P
     return rows, cursor
 
 
-def _require_needler(session: Session, actor: Actor) -> None:
-    user = session.get(User, actor.id)
+def _require_needler(session: Session, actor: Actor) -> uuid.UUID:
+    """The accountable clinician's id; 403 for an API client or a user not rostered to needle."""
+    user = session.get(User, clinician_id(actor))
     if user is None or not user.authorized_to_needle:
         raise Forbidden("You are not rostered to perform dry needling (authorized_to_needle is false); "
                         "an admin can update your staff record once the College roster confirms it")
+    return user.id
 
 
 def _merged(session: Session, treatment: Treatment, changes: TreatmentUpdate, prefix: str) -> TreatmentContent:

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from tests.assessments.helpers import assessment_body
-from tests.treatments.helpers import ready_patient, record_session, six_needles
+from tests.assessments.helpers import assessment_body, open_episode
+from tests.treatments.helpers import consent, ready_patient, record_session, screen, six_needles
 
 
 @contextmanager
@@ -52,22 +52,46 @@ def test_chart_in_one_call(client, staff):
 def test_chart_query_count_does_not_grow_with_history(client, staff, app):
     therapist = staff("therapist")
     patient, episode = ready_patient(client, therapist)
-    url = f"/api/v1/patients/{patient['id']}/chart"
+    pid = patient["id"]
+    url = f"/api/v1/patients/{pid}/chart"
 
     def queries() -> int:
         with counting(app.state.engine) as statements:
             assert client.get(url, headers=therapist.headers).status_code == 200
         return len(statements)
 
-    record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False))
+    record_session(client, therapist, pid, episode["id"], needles=six_needles(e_stim=False))
     few = queries()
-    for _ in range(12):
-        record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False))
-        client.post(f"/api/v1/patients/{patient['id']}/outcomes", headers=therapist.headers,
-                    json={"instrument": "nprs", "responses": [5], "episode_id": episode["id"]})
+    for i in range(12):
+        ep = open_episode(client, therapist, pid, conditions=["low_back_pain"])  # another open episode
+        consent(client, therapist, pid, kind="data_sharing")
+        screen(client, therapist, pid, anticoagulants=bool(i % 2))
+        client.post(f"/api/v1/patients/{pid}/assessments", json=assessment_body(ep["id"]), headers=therapist.headers)
+        record_session(client, therapist, pid, ep["id"], needles=six_needles(e_stim=False))
+        client.post(f"/api/v1/patients/{pid}/outcomes", headers=therapist.headers,
+                    json={"instrument": "nprs", "responses": [5], "episode_id": ep["id"]})
     many = queries()
-    assert many == few, f"{few} queries with 1 session, {many} with 13"
+    chart = client.get(url, headers=therapist.headers).json()
+    assert len(chart["open_episodes"]) == 13 and len(chart["progress"]) == 13
+    assert len(chart["active_consents"]) == 14
+    assert len(chart["recent_treatments"]) == 10
+    assert many == few, f"{few} queries with 1 session, {many} with 13 episodes, consents, screens and sessions"
     assert few <= 20
+
+
+def test_chart_shows_the_last_ten_sessions_newest_first(client, staff):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist)
+    for _ in range(12):
+        response = record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False))
+        assert response.status_code == 201
+    chart = client.get(f"/api/v1/patients/{patient['id']}/chart", headers=therapist.headers).json()
+    recent = chart["recent_treatments"]
+    assert len(recent) == 10
+    assert [t["started_at"] for t in recent] == sorted((t["started_at"] for t in recent), reverse=True)
+    listing = client.get(f"/api/v1/patients/{patient['id']}/treatments", headers=therapist.headers).json()
+    assert [t["id"] for t in recent] == [t["id"] for t in listing["items"][:10]]
+    assert len(listing["items"]) == 12
 
 
 def test_reception_cannot_open_the_chart(client, staff):

@@ -27,6 +27,9 @@ def administer(client, member, patient_id, instrument, responses, **extra):
     ("spadi", [10] * 5 + [0] * 8, 38.46, {"pain": 100, "disability": 0}),
     ("lefs", [4] * 20, 80, None),
     ("hit6", ["never", "rarely", "sometimes", "very_often", "always", "always"], 61, None),
+    ("hit6", ["never"] * 6, 36, None),  # the floor of the published 36-78 range
+    ("hit6", ["always"] * 6, 78, None),  # and its ceiling
+    ("prtee", [6, None, 4, 7, 8] + [4] * 9 + [None], 51.25, {"pain": 31.25, "function": 20}),  # 1 per subscale
 ])
 def test_scores_follow_the_published_rules(client, staff, instrument, responses, score, subscores):
     therapist = staff("therapist")
@@ -50,6 +53,12 @@ def test_scores_follow_the_published_rules(client, staff, instrument, responses,
     ("psfs", [3, 4], "responses"),
     ("lefs", [4] * 19 + [None], "responses"),
     ("vas", [3], "instrument"),
+    ("quickdash", [3] * 9 + [None, None], "responses"),  # at most one of the 11 items may be missing
+    ("spadi", [5, None, 5, 5, 5, None, 3, 3, None, 3, 3, 3, 3], "responses"),  # three missing: not scored
+    ("prtee", [6, None, None, 7, 8] + [4] * 10, "responses"),  # two pain items: the subscale cannot be imputed
+    ("prtee", [6, 5, 4, 7, 8] + [4] * 8 + [None, None], "responses"),  # two function items
+    ("odi", ["3"] + [3] * 9, "responses[0]"),
+    ("nprs", [True], "responses[0]"),
 ])
 def test_invalid_responses_name_the_problem(client, staff, instrument, responses, field):
     therapist = staff("therapist")
@@ -89,3 +98,33 @@ def test_outcomes_are_listed_and_episode_checked(client, staff):
                          headers=therapist.headers).json()
     assert [o["instrument"] for o in listing["items"]] == ["odi"]
     assert client.get(f"/api/v1/patients/{patient['id']}/outcomes", headers=reception.headers).status_code == 403
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_non_finite_numbers_are_422_naming_the_item(client, staff, raw):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    body = '{"instrument": "odi", "responses": [3, 2, ' + raw + ', 4, 2, 3, 1, 0, 2, 3]}'
+    response = client.post(f"/api/v1/patients/{patient['id']}/outcomes", content=body,
+                           headers={**therapist.headers, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "responses[2]"
+    assert "finite" in response.json()["errors"][0]["message"]
+
+
+def test_prtee_subscale_rule_names_the_subscale(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    response = administer(client, therapist, patient["id"], "prtee", [6, None, None, 7, 8] + [4] * 10)
+    assert response.status_code == 422 and "at most 1 pain item" in response.json()["detail"]
+
+
+def test_psfs_needs_one_label_per_activity(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    response = administer(client, therapist, patient["id"], "psfs", [3, 5, 4],
+                          labels=["walking the dog", "gardening"])
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "labels"
+    labelled = administer(client, therapist, patient["id"], "psfs", [3, 5, 4],
+                          labels=["walking the dog", "gardening", "sitting at work"])
+    assert labelled.status_code == 201 and labelled.json()["labels"][2] == "sitting at work"

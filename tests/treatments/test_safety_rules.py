@@ -1,0 +1,251 @@
+"""The safety rules hold on every path: create, edit, sign and amend, and only for an accountable clinician."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.models import User
+from app.models.clinical import ClinicalRevision
+from tests.integrations.helpers import api_client, bearer
+from tests.treatments.helpers import needle, ready_patient, record_session, screen, six_needles
+
+RETAINED = {"kind": "retained_needle", "severity": "moderate", "action_taken": "Referred to ED for removal"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _draft(client, therapist, *, patient_flags: dict[str, Any] | None = None, **overrides) -> dict[str, Any]:
+    patient, episode = ready_patient(client, therapist, **(patient_flags or {}))
+    response = record_session(client, therapist, patient["id"], episode["id"], **overrides)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _sign(client, member, treatment_id):
+    return client.post(f"/api/v1/treatments/{treatment_id}/sign", headers=member.headers)
+
+
+def _patch(client, member, treatment: dict[str, Any], body: dict[str, Any]):
+    return client.patch(f"/api/v1/treatments/{treatment['id']}", json=body,
+                        headers={**member.headers, "If-Match": f'W/"{treatment["version"]}"'})
+
+
+def _signed(client, therapist, **overrides) -> dict[str, Any]:
+    draft = _draft(client, therapist, needles_removed=6, **overrides)
+    signed = _sign(client, therapist, draft["id"])
+    assert signed.status_code == 200, signed.text
+    return signed.json()
+
+
+def _amend(client, member, treatment_id, changes: dict[str, Any], reason: str = "correcting the record"):
+    return client.post(f"/api/v1/treatments/{treatment_id}/amendments", json={"reason": reason, "changes": changes},
+                       headers=member.headers)
+
+
+# --- 1. only a signed-in clinician stamps a clinical entry -------------------------------------------------
+
+
+def test_an_api_client_cannot_author_clinical_entries(client, staff, db):
+    admin, therapist = staff("admin"), staff("therapist")
+    patient, episode = ready_patient(client, therapist)
+    signed = _signed(client, therapist)
+    key = bearer(api_client(client, admin, ["clinical:read", "clinical:write", "patients:read"])["key"])
+    pid = patient["id"]
+    ims = next(c for c in client.get(f"/api/v1/patients/{pid}/consents", headers=key).json()
+               if c["kind"] == "ims_dry_needling")
+    writes = [
+        ("create treatment", "POST", f"/api/v1/patients/{pid}/treatments", {"episode_id": episode["id"],
+                                                                            "needles": six_needles(e_stim=False)}),
+        ("create consent", "POST", f"/api/v1/patients/{pid}/consents",
+         {"kind": "data_sharing", "method": "verbal"}),
+        ("create consent for a named clinician", "POST", f"/api/v1/patients/{pid}/consents",
+         {"kind": "data_sharing", "method": "verbal", "obtained_by": str(therapist.id)}),
+        ("withdraw consent", "POST", f"/api/v1/patients/{pid}/consents/{ims['id']}/withdraw", {"reason": "x"}),
+        ("create screening", "POST", f"/api/v1/patients/{pid}/screenings", {"anticoagulants": True}),
+        ("administer outcome", "POST", f"/api/v1/patients/{pid}/outcomes", {"instrument": "nprs", "responses": [5]}),
+        ("sign", "POST", f"/api/v1/treatments/{signed['id']}/sign", None),
+        ("amend", "POST", f"/api/v1/treatments/{signed['id']}/amendments",
+         {"reason": "integration correction", "changes": {"post_pain_nprs": 2}}),
+    ]
+    for name, method, path, body in writes:
+        response = client.request(method, path, json=body, headers=key)
+        assert response.status_code == 403, (name, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "API client" in response.json()["detail"], name
+    assert client.get(f"/api/v1/patients/{pid}/consents/{ims['id']}", headers=key).json()["active"] is True
+    assert db.scalar(select(func.count()).select_from(ClinicalRevision)
+                     .where(ClinicalRevision.record_id == uuid.UUID(signed["id"]))) == 1
+    assert client.get(f"/api/v1/treatments/{signed['id']}", headers=key).status_code == 200  # reading is fine
+
+
+# --- 2. amendments are held to the same rules as create and sign -------------------------------------------
+
+
+def test_an_amendment_cannot_move_the_session_before_the_consent(client, staff):
+    therapist = staff("therapist")
+    signed = _signed(client, therapist, needles=six_needles(e_stim=False))
+    before_consent = _iso(datetime.now(UTC) - timedelta(days=2))
+    response = _amend(client, therapist, signed["id"], {"started_at": before_consent})
+    assert response.status_code == 409, response.text
+    assert response.json()["errors"][0]["field"] == "consent"
+    assert "IMS dry-needling consent" in response.json()["detail"]
+    history = client.get(f"/api/v1/treatments/{signed['id']}/history", headers=therapist.headers).json()
+    assert [r["revision"] for r in history] == [1]
+
+
+def test_an_amendment_cannot_add_e_stim_without_its_consent_or_over_a_pacemaker(client, staff):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist, e_stim_consent=False)
+    draft = record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False),
+                           needles_removed=6).json()
+    assert _sign(client, therapist, draft["id"]).status_code == 200
+    response = _amend(client, therapist, draft["id"], {"needles": six_needles(e_stim=True)})
+    assert response.status_code == 409 and "electrical_stimulation consent" in response.json()["detail"]
+
+    paced = _signed(client, therapist, needles=six_needles(e_stim=False),
+                    patient_flags={"pacemaker_or_implanted_device": True})
+    response = _amend(client, therapist, paced["id"], {"needles": six_needles(e_stim=True)})
+    assert response.status_code == 409 and "pacemaker" in response.json()["detail"]
+
+
+def test_a_user_not_rostered_to_needle_cannot_amend(client, staff, db):
+    author, unrostered = staff("therapist"), staff("therapist", authorized_to_needle=False)
+    signed = _signed(client, author)
+    response = _amend(client, unrostered, signed["id"], {"post_pain_nprs": 2})
+    assert response.status_code == 403 and "rostered" in response.json()["detail"]
+    db.execute(update(User).where(User.id == author.id).values(authorized_to_needle=False))
+    assert _amend(client, author, signed["id"], {"post_pain_nprs": 2}).status_code == 403
+    db.execute(update(User).where(User.id == author.id).values(authorized_to_needle=True))
+    assert _amend(client, author, signed["id"], {"post_pain_nprs": 2}).status_code == 201
+
+
+def test_a_rostered_colleague_may_amend_and_a_later_withdrawal_does_not_block_it(client, staff):
+    author, colleague = staff("therapist"), staff("therapist")
+    signed = _signed(client, author)
+    pid = signed["patient_id"]
+    for c in client.get(f"/api/v1/patients/{pid}/consents", headers=author.headers).json():
+        withdrawn = client.post(f"/api/v1/patients/{pid}/consents/{c['id']}/withdraw", headers=author.headers,
+                                json={"reason": "no further needling"})
+        assert withdrawn.status_code == 200
+    response = _amend(client, colleague, signed["id"], {"post_pain_nprs": 2})
+    assert response.status_code == 201, response.text  # consent is judged at the session's time
+    assert response.json()["revision"] == 2
+
+
+# --- the IMS consent at signing; pacemaker + e-stim on PATCH and sign ---------------------------------------
+
+
+def test_signing_checks_the_ims_consent_at_the_session_time(client, staff):
+    therapist = staff("therapist")
+    draft = _draft(client, therapist, needles=six_needles(e_stim=False), needles_removed=6)
+    earlier = _patch(client, therapist, draft, {"started_at": _iso(datetime.now(UTC) - timedelta(days=3))})
+    assert earlier.status_code == 200, earlier.text  # a draft may be edited; the signature is the gate
+    response = _sign(client, therapist, draft["id"])
+    assert response.status_code == 409, response.text
+    assert response.json()["errors"][0]["field"] == "consent"
+    assert "IMS dry-needling consent" in response.json()["detail"]
+
+
+def test_e_stim_with_a_pacemaker_is_refused_on_patch(client, staff):
+    therapist = staff("therapist")
+    draft = _draft(client, therapist, needles=six_needles(e_stim=False),
+                   patient_flags={"pacemaker_or_implanted_device": True})
+    response = _patch(client, therapist, draft, {"needles": six_needles(e_stim=True)})
+    assert response.status_code == 409 and "pacemaker" in response.json()["detail"]
+    assert [e["field"] for e in response.json()["errors"]] == ["needles[0].e_stim", "needles[1].e_stim"]
+    stored = client.get(f"/api/v1/treatments/{draft['id']}", headers=therapist.headers).json()
+    assert all(n["e_stim"] is None for n in stored["needles"])
+
+
+def test_e_stim_with_a_pacemaker_is_refused_at_signing(client, staff):
+    therapist = staff("therapist")
+    draft = _draft(client, therapist, needles_removed=6)  # e-stim on two needles, no pacemaker on the screen
+    screen(client, therapist, draft["patient_id"], pacemaker_or_implanted_device=True)  # screened at the visit
+    response = _sign(client, therapist, draft["id"])
+    assert response.status_code == 409, response.text
+    assert "pacemaker" in response.json()["detail"]
+    assert client.get(f"/api/v1/treatments/{draft['id']}", headers=therapist.headers).json()["status"] == "draft"
+
+
+# --- 4. lung-field caution ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("muscle", "level", "warns"), [
+    ("erector_spinae", "T6", True),
+    ("iliocostalis_lumborum", "T8", True),
+    ("latissimus_dorsi", "T7", True),
+    ("quadratus_lumborum", "T12", True),
+    ("serratus_posterior_inferior", "T10", True),
+    ("multifidus_t4", "T4", True),
+    ("multifidus_t1", "C8", True),  # a thoracic paraspinal, whatever root it is needled for
+    ("upper_trapezius", "C3", True),
+    ("rhomboid_major", "C5", True),
+    ("serratus_anterior", "C6", True),
+    ("intercostals", "T5", True),
+    ("pectoralis_major", "C7", True),
+    ("scalenus_anterior", "C5", True),
+    ("erector_spinae", "L3", False),
+    ("multifidus_l4", "L4", False),
+    ("latissimus_dorsi", "C7", False),
+    ("deltoid", "C5", False),
+    ("gluteus_medius", "L5", False),
+])
+def test_lung_field_caution_covers_back_and_chest_wall_sites(client, staff, muscle, level, warns):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist, lung_field_caution=True)
+    response = record_session(client, therapist, patient["id"], episode["id"], needles=[needle(muscle, level)],
+                              needles_inserted=1)
+    assert response.status_code == 201, response.text
+    lung = [w for w in response.json()["warnings"] if "lung field" in w["message"]]
+    assert bool(lung) is warns, response.json()["warnings"]
+    if warns:
+        assert lung[0]["field"] == "needles[0]" and level in lung[0]["message"]
+
+
+def test_no_lung_field_warning_without_the_caution(client, staff):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist)
+    response = record_session(client, therapist, patient["id"], episode["id"],
+                              needles=[needle("erector_spinae", "T6")], needles_inserted=1)
+    assert response.status_code == 201 and response.json()["warnings"] == []
+
+
+# --- 5. each missing needle needs its own retained_needle event ---------------------------------------------
+
+
+def test_one_retained_needle_event_does_not_cover_six_missing(client, staff):
+    therapist = staff("therapist")
+    draft = _draft(client, therapist, needles_removed=0, adverse_events=[RETAINED])
+    response = _sign(client, therapist, draft["id"])
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert "5 needle(s) unaccounted for" in problem["detail"]
+    assert problem["errors"][0]["field"] == "needles_removed"
+    assert "5 unaccounted for" in problem["errors"][0]["message"]
+
+
+def test_a_retained_needle_event_for_each_missing_needle_signs(client, staff):
+    therapist = staff("therapist")
+    two_short = _draft(client, therapist, needles_removed=4, adverse_events=[RETAINED])
+    refused = _sign(client, therapist, two_short["id"])
+    assert refused.status_code == 409 and "1 needle(s) unaccounted for" in refused.json()["detail"]
+    fixed = _patch(client, therapist, two_short, {"adverse_events": [RETAINED, RETAINED]})
+    assert fixed.status_code == 200, fixed.text
+    assert _sign(client, therapist, two_short["id"]).status_code == 200
+
+
+def test_an_amendment_cannot_drop_a_retained_needle_event(client, staff):
+    therapist = staff("therapist")
+    signed = _signed(client, therapist, adverse_events=[RETAINED, RETAINED])  # 6 in, 6 out: nothing retained
+    amended = _amend(client, therapist, signed["id"], {"needles_removed": 4})
+    assert amended.status_code == 201, amended.text  # two documented retained needles cover two missing
+    dropped = _amend(client, therapist, signed["id"], {"adverse_events": [RETAINED]})
+    assert dropped.status_code == 409 and "1 needle(s) unaccounted for" in dropped.json()["detail"]
+
