@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.consents.schemas import ConsentCreate, ConsentOut, ConsentWithdraw
-from app.kit import audit
-from app.kit.actor import Actor, clinician_id
+from app.kit import audit, clinical_record
+from app.kit.actor import Actor
 from app.kit.errors import Conflict, NotFound, field_error
 from app.models.base import utcnow
 from app.models.patient import Patient
@@ -42,7 +42,7 @@ def active_kinds(consents: Sequence[Consent], at: datetime) -> set[str]:
 
 def create(session: Session, actor: Actor, patient: Patient, data: ConsentCreate) -> Consent:
     """Recorded by a signed-in clinician (403 for an API client), obtained by them unless `obtained_by` says."""
-    recorder = clinician_id(actor)
+    recorder = clinical_record.accountable(session, actor, "create", "Consent", patient.id)
     obtained_at = data.obtained_at or utcnow()
     if obtained_at > utcnow() + _SKEW:
         raise field_error("obtained_at", "cannot be in the future")
@@ -66,7 +66,7 @@ def get(session: Session, patient: Patient, consent_id: uuid.UUID) -> Consent:
 
 
 def withdraw(session: Session, actor: Actor, consent: Consent, data: ConsentWithdraw) -> Consent:
-    withdrawn_by = clinician_id(actor)
+    withdrawn_by = clinical_record.accountable(session, actor, "withdraw", "Consent", consent.patient_id, consent.id)
     if consent.withdrawn_at is not None:
         raise Conflict(f"This consent was already withdrawn at {consent.withdrawn_at.isoformat()}")
     when = data.withdrawn_at or utcnow()

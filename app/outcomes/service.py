@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.episodes import service as episodes
-from app.kit import audit
-from app.kit.actor import Actor, clinician_id
+from app.kit import audit, clinical_record
+from app.kit.actor import Actor
 from app.kit.errors import FieldError, Unprocessable, field_error
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
@@ -22,7 +22,7 @@ from app.outcomes.schemas import InstrumentProgress, OutcomeCreate, PainPoint, P
 
 
 def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCreate) -> OutcomeAdministration:
-    recorded_by = clinician_id(actor)
+    recorded_by = clinical_record.accountable(session, actor, "create", "OutcomeAdministration", patient.id)
     instrument = INSTRUMENTS.get(data.instrument)
     if instrument is None:
         raise field_error("instrument", "unknown instrument; see /api/v1/reference/instruments")
@@ -44,7 +44,7 @@ def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCr
     session.add(row)
     session.flush()
     audit.record(session, actor, "create", resource_type="OutcomeAdministration", resource_id=row.id,
-                 patient_id=patient.id)
+                 patient_id=patient.id, resource_version=1)  # administrations are never edited: one version
     return row
 
 

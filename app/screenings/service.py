@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.kit import audit
-from app.kit.actor import Actor, clinician_id
+from app.kit import audit, clinical_record
+from app.kit.actor import Actor
 from app.kit.errors import NotFound, field_error
 from app.models.base import utcnow
 from app.models.patient import Patient
@@ -31,7 +31,7 @@ def to_out(screening: Screening) -> ScreeningOut:
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCreate) -> Screening:
-    screened_by = clinician_id(actor)
+    screened_by = clinical_record.accountable(session, actor, "create", "Screening", patient.id)
     screened_at = data.screened_at or utcnow()
     if screened_at > utcnow() + _SKEW:
         raise field_error("screened_at", "cannot be in the future")
@@ -41,7 +41,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCrea
     session.add(screening)
     session.flush()
     audit.record(session, actor, "create", resource_type="Screening", resource_id=screening.id,
-                 patient_id=patient.id)
+                 patient_id=patient.id, resource_version=1)  # screens are never edited: one version
     return screening
 
 

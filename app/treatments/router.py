@@ -12,8 +12,9 @@ from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.kit import clinical_record
 from app.kit.actor import Actor
+from app.kit.clinical_record import DeferredIfMatch
 from app.kit.errors import problem_responses
-from app.kit.etag import IfMatch, OptionalIfMatch, set_etag
+from app.kit.etag import OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
 from app.models.treatment import Treatment
 from app.patients import service as patients
@@ -82,7 +83,7 @@ def get_treatment(session: SessionDep, actor: Reader, treatment_id: uuid.UUID, r
               "Consent is checked again when the session is signed.",
               responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428))
 def update_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentUpdate,
-                     expected: IfMatch, response: Response) -> TreatmentOut:
+                     expected: DeferredIfMatch, response: Response) -> TreatmentOut:
     treatment = service.update_draft(session, actor, service.get(session, treatment_id), body, expected)
     return _out(session, response, treatment)
 

@@ -94,8 +94,8 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
 
 
 def update_draft(session: Session, actor: Actor, treatment: Treatment, data: TreatmentUpdate,
-                 expected_version: int) -> Treatment:
-    clinical_record.ensure_draft_editable(treatment, actor, expected_version, LABEL)
+                 expected_version: int | None) -> Treatment:
+    clinical_record.ensure_draft_editable(treatment, actor, expected_version, LABEL, record_type=RECORD_TYPE)
     _require_needler(session, actor)
     content = _merged(session, treatment, data, prefix="")
     safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content, need_ims_consent=False)

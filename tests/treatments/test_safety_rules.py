@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from app.models import User
+from app.models import AuditEvent, User
 from app.models.clinical import ClinicalRevision
 from tests.integrations.helpers import api_client, bearer
 from tests.treatments.helpers import needle, ready_patient, record_session, screen, six_needles
@@ -83,6 +83,34 @@ def test_an_api_client_cannot_author_clinical_entries(client, staff, db):
     assert db.scalar(select(func.count()).select_from(ClinicalRevision)
                      .where(ClinicalRevision.record_id == uuid.UUID(signed["id"]))) == 1
     assert client.get(f"/api/v1/treatments/{signed['id']}", headers=key).status_code == 200  # reading is fine
+    # Consent, screening and outcome refusals are put on record against the client.
+    denied = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied",
+                                                 AuditEvent.actor_type == "api_client")).all()
+    assert {(e.action, e.resource_type) for e in denied} >= {
+        ("create", "Consent"), ("withdraw", "Consent"), ("create", "Screening"),
+        ("create", "OutcomeAdministration")}
+    assert all(str(e.patient_id) == pid for e in denied if e.resource_type != "Treatment")
+
+
+def test_editing_a_signed_session_is_409_with_or_without_if_match(client, staff):
+    therapist = staff("therapist")
+    signed = _signed(client, therapist)
+    path = f"/api/v1/treatments/{signed['id']}"
+    bare = client.patch(path, json={"plan": "x"}, headers=therapist.headers)
+    assert bare.status_code == 409, bare.text
+    etag = {"If-Match": f'W/"{signed["version"]}"'}
+    matched = client.patch(path, json={"plan": "x"}, headers={**therapist.headers, **etag})
+    assert matched.status_code == 409
+
+
+def test_screens_and_outcomes_reach_the_changes_feed_as_version_1(client, staff):
+    therapist = staff("therapist")
+    patient, _ = ready_patient(client, therapist)
+    client.post(f"/api/v1/patients/{patient['id']}/outcomes", json={"instrument": "nprs", "responses": [5]},
+                headers=therapist.headers)
+    feed = client.get("/api/v1/changes", params={"types": "screening,outcome"}, headers=therapist.headers).json()
+    assert sorted((i["resource_type"], i["change"], i["version"]) for i in feed["items"]) == [
+        ("outcome", "created", 1), ("screening", "created", 1)]
 
 
 # --- 2. amendments are held to the same rules as create and sign -------------------------------------------
