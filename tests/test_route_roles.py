@@ -65,6 +65,14 @@ class Scene:
     def fresh_patient(self) -> str:
         return make_patient(self.client, self.therapist)["id"]
 
+    def own_patient(self, member: Member) -> str:
+        """A therapist exports only patients in their care: one they opened an episode for."""
+        if member.role != "therapist":
+            return self.ids["patient_id"]
+        patient_id = self.fresh_patient()
+        open_episode(self.client, member, patient_id)
+        return patient_id
+
     def fresh_episode(self) -> str:
         return open_episode(self.client, self.therapist, self.ids["patient_id"])["id"]
 
@@ -180,13 +188,13 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("GET", P + "/chart", CLINICAL_READ, None),
     # Record export and FHIR (issue 5): a patient's record for admin and therapist, the whole clinic (also as
     # FHIR Bulk Data) for the admin; FHIR reads are clinical reads.
-    ("GET", P + "/export", EXPORT, fixed(query={"format": "json"})),
+    ("GET", P + "/export", EXPORT, lambda s, m: Call({"patient_id": s.own_patient(m)}, query={"format": "json"})),
     ("POST", "/api/v1/exports", ADMIN, fixed(json={"format": "ndjson"})),
     ("POST", "/api/v1/imports/patients", ADMIN, lambda s, m: Call(files={"file": (
         "p.csv", f"First Name,Last Name,DOB\nImported,By {m.id},1970-01-01\n".encode(), "text/csv")})),
     ("GET", "/api/v1/exports/{job_id}", ADMIN, None),
     ("GET", "/api/v1/exports/{job_id}/download", ADMIN, None),
-    ("GET", "/fhir/Patient/{patient_id}/$everything", CLINICAL_READ, None),
+    ("GET", "/fhir/Patient/{patient_id}/$everything", EXPORT, lambda s, m: Call({"patient_id": s.own_patient(m)})),
     ("GET", "/fhir/{resource_type}/{rid}", CLINICAL_READ, None),
     ("GET", "/fhir/{resource_type}", CLINICAL_READ, None),
     ("GET", "/fhir/$export", ADMIN, fixed(headers=ASYNC)),
