@@ -6,12 +6,15 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from app import migrate
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
+from app.auth.api_keys import RateLimitHeadersMiddleware
+from app.auth.deps import principal, reachable_by_api_key
 from app.auth.router import router as auth_router
 from app.auth.tokens import token_key_from_secret
 from app.chart.router import router as chart_router
@@ -30,6 +33,7 @@ from app.integrations.changes import router as changes_router
 from app.integrations.clients import router as api_clients_router
 from app.integrations.delivery import run_forever
 from app.integrations.webhooks import router as webhooks_router
+from app.kit import openapi
 from app.kit.audit import audit_key_from_secret
 from app.kit.errors import install_error_handlers
 from app.kit.idempotency import IdempotencyMiddleware
@@ -87,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = migrate.head_revision(settings.sqlalchemy_url)
 
     install_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                        larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})  # outermost
     app.include_router(health_router)
     for router in API_ROUTERS:
         app.include_router(router)
+    openapi.install(app, reachable_by_api_key=reachable_by_api_key)
     return app

@@ -218,6 +218,7 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", ADMIN, None),
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", ADMIN, None),
     ("POST", "/api/v1/webhooks/{webhook_id}/ping", ADMIN, None),
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret", ADMIN, None),
 ]
 
 

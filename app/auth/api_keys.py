@@ -11,6 +11,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.permissions import Permission
 from app.auth.tokens import hash_token
@@ -66,3 +68,31 @@ def count_request(engine: Engine, client: ApiClient) -> RateState:
         raise TooManyRequests(f"Rate limit of {client.rate_limit_per_minute} requests per minute exceeded",
                               headers={"Retry-After": str(reset), **state.headers()})
     return state
+
+
+class RateLimitHeadersMiddleware:
+    """Every response to an API key carries its RateLimit-* headers, errors (403, 404, 422 ...) included.
+
+    `current_actor` leaves them in the request state; exception handlers build fresh responses without
+    them, so they are added here, on the way out.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_headers(message: Message) -> None:
+            extra = state.get("rate_limit_headers") if message["type"] == "http.response.start" else None
+            if extra:
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

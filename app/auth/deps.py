@@ -6,14 +6,17 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from app.auth import api_keys, tokens
-from app.auth.permissions import ROLE_PERMISSIONS, Permission
+from app.auth.permissions import API_CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from app.db import SessionDep
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Forbidden, NotAuthenticated
+from app.kit.errors import Forbidden, NotAuthenticated, TooManyRequests
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -27,8 +30,13 @@ def current_actor(request: Request, response: Response, session: SessionDep,
         actor, client = api_keys.resolve(session, state.token_key, raw)
         # Counted on its own connection before this request's transaction has taken any lock.
         session.commit()
-        rate = api_keys.count_request(state.engine, client)
+        try:
+            rate = api_keys.count_request(state.engine, client)
+        except TooManyRequests:
+            request.state.rate_limit_headers = None  # the 429 carries its own
+            raise
         response.headers.update(rate.headers())
+        request.state.rate_limit_headers = rate.headers()  # errors raised later carry them too
         request.state.actor = actor
         return actor
     user, token = tokens.resolve(session, state.token_key, state.settings, raw)
@@ -39,6 +47,27 @@ def current_actor(request: Request, response: Response, session: SessionDep,
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def principal(state: State, session: Session, authorization: str) -> str | None:
+    """Who an Authorization header speaks for, if it is still valid: `user:<id>` or `api_client:<id>`.
+
+    The same checks as `current_actor` (revoked, expired, deactivated), without counting a request
+    against the rate limit. Used by the Idempotency-Key middleware: a stored response is replayed only
+    to a live credential of the principal that sent the first request (a refreshed token replays too).
+    """
+    scheme, _, raw = authorization.partition(" ")
+    raw = raw.strip()
+    if scheme.lower() != "bearer" or not raw:
+        return None
+    try:
+        if raw.startswith(api_keys.KEY_PREFIX):
+            _, client = api_keys.resolve(session, state.token_key, raw)
+            return f"api_client:{client.id}"
+        user, _ = tokens.resolve(session, state.token_key, state.settings, raw)
+        return f"user:{user.id}"
+    except NotAuthenticated:
+        return None
 
 
 def Authorize(permission: Permission) -> Any:
@@ -60,3 +89,10 @@ def Authorize(permission: Permission) -> Any:
 
 def required_permission(dependency: Callable[..., Any]) -> Permission | None:
     return getattr(dependency, "required_permission", None)
+
+
+def reachable_by_api_key(route: APIRoute) -> bool:
+    """Could an API client call this route at all (some key's scopes grant its permission)?"""
+    granted = {*API_CLIENT_SCOPES, Permission.AUTHENTICATED, Permission.PATIENT_EXPORT}
+    declared = [required_permission(dep.call) for dep in route.dependant.dependencies if dep.call is not None]
+    return any(p in granted for p in declared if p is not None)

@@ -1,4 +1,9 @@
-"""GET /api/v1/changes: every change in commit order, for incremental sync."""
+"""GET /api/v1/changes: every change in commit order, for incremental sync.
+
+Open to any credential; each reader sees only the resource types its permissions read
+(`app.kit.events.RESOURCES`): a key with clinical:read alone follows clinical records, one with
+patients:read alone follows demographics, and staff records appear only for admins.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from app.db import SessionDep
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import field_error, problem_responses
-from app.kit.events import SCOPE_OF
+from app.kit.events import SCOPE_OF, readable
 from app.models.integration import ChangeEvent
 
 router = APIRouter(prefix="/api/v1/changes", tags=["integrations"])
@@ -37,9 +42,12 @@ class ChangesPage(BaseModel):
 
 @router.get("", response_model=ChangesPage, operation_id="listChanges",
             summary="Every create, update, sign, amend, deactivate and delete, in commit order",
+            description="Shows only the resource types your role or scopes can read: patients need patients:read; "
+            "episodes, assessments, treatments, consents, screenings and outcomes need clinical:read; staff "
+            "users need staff:manage (admins); the clinic profile is visible to everyone.",
             responses=problem_responses(401, 403, 422))
 def list_changes(
-    session: SessionDep, actor: Annotated[Actor, Authorize(Permission.PATIENTS_READ)],
+    session: SessionDep, actor: Annotated[Actor, Authorize(Permission.AUTHENTICATED)],
     after: Annotated[str | None, Query(max_length=20, description="A cursor from a previous page; omit to start")]
     = None,
     types: Annotated[str | None, Query(max_length=200, description="Comma-separated, e.g. patient,treatment")] = None,
@@ -50,7 +58,7 @@ def list_changes(
         if not after.isdigit():
             raise field_error("after", "invalid cursor; use next_cursor from the previous page")
         position = int(after)
-    visible = {name for name, scope in SCOPE_OF.items() if actor.can(scope)}
+    visible = {name for name in SCOPE_OF if readable(actor.permissions, name)}
     wanted = visible
     if types:
         asked = {t.strip() for t in types.split(",") if t.strip()}

@@ -10,7 +10,8 @@ Scope = Literal["patients:read", "patients:write", "clinical:read", "clinical:wr
 
 
 class ApiClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
+        "name": "Front desk booking", "scopes": ["patients:read", "patients:write"], "rate_limit_per_minute": 120}]})
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(examples=["Front desk booking"])
     scopes: list[Scope] = Field(min_length=1, examples=[["patients:read"]])

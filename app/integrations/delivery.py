@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from app.integrations.urls import UnsafeUrl, check
+from app.integrations.urls import IPAddress, UnsafeUrl, check
 from app.models.base import utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
 
@@ -92,7 +92,7 @@ def deliver_due(factory: sessionmaker[Session], client: httpx.Client, *, now: da
 def _send(client: httpx.Client, sub: WebhookSubscription, delivery: WebhookDelivery,
           allow_plain_http_loopback: bool) -> tuple[int | None, str | None]:
     try:
-        check(sub.url, allow_plain_http_loopback=allow_plain_http_loopback)  # again: DNS may have changed
+        addresses = check(sub.url, allow_plain_http_loopback=allow_plain_http_loopback)  # again: DNS may change
     except UnsafeUrl as exc:
         return None, f"refused: {exc}"
     body = encode(delivery.payload)
@@ -100,11 +100,31 @@ def _send(client: httpx.Client, sub: WebhookSubscription, delivery: WebhookDeliv
     headers = {"Content-Type": "application/json", "User-Agent": "IMS-Chart-Webhooks/1",
                "IMS-Event-Id": delivery.event_id, "IMS-Timestamp": str(timestamp),
                "IMS-Signature": sign(sub.secret, timestamp, body)}
+    url, extensions = _pinned(sub.url, addresses, headers)
     try:
-        response = client.post(sub.url, content=body, headers=headers, timeout=10, follow_redirects=False)
+        response = client.post(url, content=body, headers=headers, timeout=10, follow_redirects=False,
+                               extensions=extensions)
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
     return response.status_code, None if response.is_success else f"HTTP {response.status_code}"
+
+
+def _pinned(url: str, addresses: list[IPAddress], headers: dict[str, str]) -> tuple[httpx.URL, dict[str, Any]]:
+    """Connect to the address that was checked, not to whatever the name resolves to a moment later.
+
+    The Host header and (for https) the TLS server name and certificate check keep the original host name.
+    Pinned https connections are not kept alive: the pool keys connections by address, and a connection
+    verified for one host name must not carry another's request.
+    """
+    target = httpx.URL(url)
+    if not addresses or str(addresses[0]) == target.host:
+        return target, {}
+    headers["Host"] = target.netloc.decode("ascii")
+    extensions: dict[str, Any] = {}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.raw_host.decode("ascii")
+        headers["Connection"] = "close"
+    return target.copy_with(host=str(addresses[0])), extensions
 
 
 def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, allow_plain_http_loopback: bool = False,

@@ -2,33 +2,52 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.integrations.client_schemas import Scope
+from app.kit.events import known_event_type
 
-EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\*|[a-z]+\.(\*|[a-z]+))$")]
+# What a subscription may be sent: the API-client scopes, and staff:manage (user.* events) for admins.
+WebhookScope = Literal["patients:read", "patients:write", "clinical:read", "clinical:write", "export", "webhooks",
+                       "staff:manage"]
+
+
+def _known(pattern: str) -> str:
+    if not known_event_type(pattern):
+        raise ValueError("unknown event type; use <resource>.<change> such as patient.created or treatment.signed, "
+                         "<resource>.* or *")
+    return pattern
+
+
+EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\*|[a-z]+\.(\*|[a-z]+))$"),
+                         AfterValidator(_known)]
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
+        "url": "https://booking.example/ims-hooks", "event_types": ["patient.*", "treatment.signed"],
+        "scopes": ["patients:read", "clinical:read"]}]})
 
     url: Annotated[str, StringConstraints(max_length=2000)] = Field(examples=["https://booking.example/ims-hooks"])
     event_types: list[EventPattern] = Field(min_length=1, examples=[["patient.created", "treatment.signed"]])
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = Field(
         None, description="HMAC key for IMS-Signature; generated (and shown once) when omitted")
-    scopes: list[Scope] = Field(default_factory=list,
-                                description="What the payload may reveal beyond the resource reference")
+    scopes: list[WebhookScope] = Field(
+        default_factory=list,
+        description="What the subscription may learn, at most your own scopes: an event is sent only when these "
+        "read its resource type (patient.* needs patients:read; episode, assessment, treatment, consent, "
+        "screening and outcome events need clinical:read; user.* needs staff:manage; clinic.* needs none)")
     active: bool = True
 
 
 class WebhookUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{"event_types": ["patient.*"], "active": False}]})
 
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
     event_types: list[EventPattern] | None = Field(None, min_length=1)
-    scopes: list[Scope] | None = None
+    scopes: list[WebhookScope] | None = None
     active: bool | None = None
 
 

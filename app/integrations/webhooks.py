@@ -1,9 +1,15 @@
-"""Webhook subscriptions, their delivery log, manual redelivery and a test ping."""
+"""Webhook subscriptions, their delivery log, manual redelivery, a test ping and secret rotation.
+
+A subscription can never learn more than whoever manages it: its scopes must be ones the caller holds,
+and a caller only sees and manages subscriptions whose scopes it holds (a key with just `webhooks` cannot
+point an admin's clinical subscription at its own URL, read its delivery log or rotate its secret).
+"""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -17,8 +23,9 @@ from app.integrations.urls import UnsafeUrl, check
 from app.integrations.webhook_schemas import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut, WebhookUpdate
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import NotFound, field_error, problem_responses
+from app.kit.errors import Forbidden, NotFound, field_error, problem_responses
 from app.kit.etag import IfMatch, check_version, set_etag
+from app.kit.events import SCOPE_OF, readable
 from app.kit.pagination import Page, PageParamsDep, paginate
 from app.models.base import new_id, utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
@@ -34,11 +41,40 @@ def _check_url(request: Request, url: str) -> None:
         raise field_error("url", str(exc)) from exc
 
 
-def _get(session: Session, webhook_id: uuid.UUID) -> WebhookSubscription:
+def _check_scopes(actor: Actor, scopes: Iterable[str], event_types: list[str]) -> None:
+    """No escalation: grant only scopes you hold; and name no event type the scopes would never let through."""
+    scopes = set(scopes)
+    beyond = sorted(s for s in scopes if not actor.can(s))
+    if beyond:
+        raise Forbidden(f"A subscription cannot hold scopes you do not hold: {beyond}")
+    for i, pattern in enumerate(event_types):
+        resource = pattern.split(".")[0]
+        if resource != "*" and not readable(scopes, resource):
+            raise field_error(f"event_types[{i}]", f"{resource} events need the {SCOPE_OF[resource]} scope "
+                                                   "in this subscription's scopes")
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _manageable(actor: Actor, sub: WebhookSubscription) -> bool:
+    return all(actor.can(s) for s in sub.scopes)
+
+
+def _get(session: Session, actor: Actor, webhook_id: uuid.UUID) -> WebhookSubscription:
     sub = session.get(WebhookSubscription, webhook_id)
     if sub is None:
         raise NotFound(f"No webhook subscription {webhook_id}")
+    if not _manageable(actor, sub):
+        raise Forbidden("This subscription holds scopes your credential does not; an admin manages it")
     return sub
+
+
+def _created(sub: WebhookSubscription, secret: str, response: Response) -> WebhookCreated:
+    response.headers["Cache-Control"] = "no-store"
+    set_etag(response, sub.version)
+    return WebhookCreated(**WebhookOut.model_validate(sub).model_dump(), secret=secret)
 
 
 @router.post("", status_code=201, response_model=WebhookCreated, operation_id="createWebhook",
@@ -46,29 +82,30 @@ def _get(session: Session, webhook_id: uuid.UUID) -> WebhookSubscription:
              responses=problem_responses(401, 403, 422))
 def create_webhook(request: Request, session: SessionDep, actor: Manager, body: WebhookCreate,
                    response: Response) -> WebhookCreated:
+    _check_scopes(actor, body.scopes, body.event_types)
     _check_url(request, body.url)
-    secret = body.secret or "whsec_" + secrets.token_urlsafe(32)
+    secret = body.secret or _new_secret()
     sub = WebhookSubscription(url=body.url, event_types=sorted(set(body.event_types)), secret=secret,
                               active=body.active, scopes=sorted(set(body.scopes)), created_by=actor.id)
     session.add(sub)
     session.flush()
-    audit.record(session, actor, "create", resource_type="WebhookSubscription", resource_id=sub.id)
-    response.headers["Cache-Control"] = "no-store"
-    set_etag(response, sub.version)
-    return WebhookCreated(**WebhookOut.model_validate(sub).model_dump(), secret=secret)
+    audit.record(session, actor, "create", resource_type="WebhookSubscription", resource_id=sub.id,
+                 resource_version=sub.version, detail={"scopes": sub.scopes, "event_types": sub.event_types})
+    response.headers["Location"] = f"/api/v1/webhooks/{sub.id}"
+    return _created(sub, secret, response)
 
 
-@router.get("", response_model=list[WebhookOut], operation_id="listWebhooks", summary="Subscriptions",
-            responses=problem_responses(401, 403))
-def list_webhooks(session: SessionDep, _: Manager) -> list[WebhookOut]:
+@router.get("", response_model=list[WebhookOut], operation_id="listWebhooks",
+            summary="Subscriptions (those whose scopes you hold)", responses=problem_responses(401, 403))
+def list_webhooks(session: SessionDep, actor: Manager) -> list[WebhookOut]:
     subs = session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.created_at)).all()
-    return [WebhookOut.model_validate(s) for s in subs]
+    return [WebhookOut.model_validate(s) for s in subs if _manageable(actor, s)]
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, operation_id="getWebhook", summary="One subscription",
             responses=problem_responses(401, 403, 404))
-def get_webhook(session: SessionDep, _: Manager, webhook_id: uuid.UUID, response: Response) -> WebhookOut:
-    sub = _get(session, webhook_id)
+def get_webhook(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, response: Response) -> WebhookOut:
+    sub = _get(session, actor, webhook_id)
     set_etag(response, sub.version)
     return WebhookOut.model_validate(sub)
 
@@ -78,28 +115,44 @@ def get_webhook(session: SessionDep, _: Manager, webhook_id: uuid.UUID, response
               responses=problem_responses(401, 403, 404, 412, 422, 428))
 def update_webhook(request: Request, session: SessionDep, actor: Manager, webhook_id: uuid.UUID, body: WebhookUpdate,
                    expected: IfMatch, response: Response) -> WebhookOut:
-    sub = _get(session, webhook_id)
+    sub = _get(session, actor, webhook_id)
     check_version(sub.version, expected)
     changes = body.model_dump(exclude_unset=True)
     for name in ("url", "event_types", "scopes", "active"):
         if name in changes and changes[name] is None:
             raise field_error(name, "may not be null")
+    _check_scopes(actor, changes.get("scopes", sub.scopes), changes.get("event_types", sub.event_types))
     if "url" in changes:
         _check_url(request, changes["url"])
     for name, value in changes.items():
         setattr(sub, name, sorted(set(value)) if isinstance(value, list) else value)
     session.flush()
     audit.record(session, actor, "update", resource_type="WebhookSubscription", resource_id=sub.id,
-                 detail={"fields": sorted(changes)})
+                 resource_version=sub.version, detail={"fields": sorted(changes)})
     set_etag(response, sub.version)
     return WebhookOut.model_validate(sub)
 
 
+@router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated, operation_id="rotateWebhookSecret",
+             summary="Replace the signing secret; the new one is in this response only",
+             description="Takes effect at once, for queued deliveries too: every delivery is signed when it is "
+             "sent. A receiver still checking the old secret rejects them, and they are retried with backoff, so "
+             "nothing is lost while you update it.", responses=problem_responses(401, 403, 404))
+def rotate_secret(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, response: Response) -> WebhookCreated:
+    sub = _get(session, actor, webhook_id)
+    secret = _new_secret()
+    sub.secret = secret
+    session.flush()
+    audit.record(session, actor, "rotate_secret", resource_type="WebhookSubscription", resource_id=sub.id,
+                 resource_version=sub.version)
+    return _created(sub, secret, response)
+
+
 @router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut], operation_id="listWebhookDeliveries",
             summary="The delivery log, newest first", responses=problem_responses(401, 403, 404, 422))
-def list_deliveries(session: SessionDep, _: Manager, webhook_id: uuid.UUID, page: PageParamsDep,
+def list_deliveries(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, page: PageParamsDep,
                     status: str | None = None) -> Page[DeliveryOut]:
-    sub = _get(session, webhook_id)
+    sub = _get(session, actor, webhook_id)
     stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
@@ -121,7 +174,7 @@ def _enqueue(session: Session, sub: WebhookSubscription, event_id: str, event_ty
              operation_id="redeliverWebhook", summary="Send an event again (a new delivery with the same event id)",
              responses=problem_responses(401, 403, 404))
 def redeliver(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryOut:
-    sub = _get(session, webhook_id)
+    sub = _get(session, actor, webhook_id)
     original = session.get(WebhookDelivery, delivery_id)
     if original is None or original.subscription_id != sub.id:
         raise NotFound(f"No delivery {delivery_id} for this subscription")
@@ -134,7 +187,7 @@ def redeliver(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, delive
 @router.post("/{webhook_id}/ping", status_code=202, response_model=DeliveryOut, operation_id="pingWebhook",
              summary="Queue a signed test event (type ping)", responses=problem_responses(401, 403, 404))
 def ping(session: SessionDep, actor: Manager, webhook_id: uuid.UUID) -> DeliveryOut:
-    sub = _get(session, webhook_id)
+    sub = _get(session, actor, webhook_id)
     event_id = f"ping_{new_id().hex}"
     payload: dict[str, object] = {"id": event_id, "type": "ping", "occurred_at": utcnow().isoformat(),
                                   "resource": None}

@@ -3,6 +3,10 @@
 Sequence numbers are taken from one counter row at commit time; the row lock is held until the
 commit, so `seq` order is commit order on both engines and a cursor never skips a late commit.
 Writers queue on that lock only for the instant before commit; reads never touch it.
+
+Who may see an event is decided by one table (`RESOURCES`): the scope that reads the resource type.
+The changes feed shows a reader only the types its permissions read, and a webhook subscription is
+sent only the events its own scopes read — the same rule, in both places.
 """
 
 from __future__ import annotations
@@ -19,15 +23,34 @@ from app.models.patient import Counter
 
 SEQ_COUNTER = "change_seq"
 _PENDING = "changes_pending"
+# Every actor holds this; a resource type that needs it is readable by anyone signed in (the clinic profile).
+EVERYONE = "authenticated"
 # audit action -> change kind
 CHANGES = {"create": "created", "update": "updated", "sign": "signed", "amend": "amended", "deactivate": "deactivated",
            "discard": "deleted", "withdraw": "updated", "discharge": "updated"}
+CHANGE_KINDS = frozenset(CHANGES.values())
 # audit resource type -> feed/event name, and the scope a reader needs to see it
 RESOURCES = {"Patient": ("patient", "patients:read"), "Episode": ("episode", "clinical:read"),
              "Assessment": ("assessment", "clinical:read"), "Treatment": ("treatment", "clinical:read"),
              "Consent": ("consent", "clinical:read"), "Screening": ("screening", "clinical:read"),
-             "OutcomeAdministration": ("outcome", "clinical:read")}
+             "OutcomeAdministration": ("outcome", "clinical:read"),
+             "User": ("user", "staff:manage"),  # admins only: never an API-client scope
+             "Clinic": ("clinic", EVERYONE)}
 SCOPE_OF = {name: scope for name, scope in RESOURCES.values()}
+
+
+def readable(scopes: frozenset[str] | set[str] | list[str], resource_type: str) -> bool:
+    """May a holder of `scopes` learn about changes to `resource_type` (a feed/event name)?"""
+    scope = SCOPE_OF.get(resource_type)
+    return scope is not None and (scope == EVERYONE or scope in scopes)
+
+
+def known_event_type(pattern: str) -> bool:
+    """`*`, `<resource>.*` or `<resource>.<change>` naming a real resource type and change."""
+    if pattern == "*":
+        return True
+    resource, _, change = pattern.partition(".")
+    return resource in SCOPE_OF and (change == "*" or change in CHANGE_KINDS)
 
 
 def note(session: Session, action: str, resource_type: str | None, resource_id: Any, version: int | None,
@@ -56,7 +79,7 @@ def write_pending(session: Session) -> None:
         session.add(event)
         event_type = f"{event.resource_type}.{event.change}"
         for sub in subscriptions:
-            if subscribed(sub.event_types, event_type):
+            if readable(sub.scopes, event.resource_type) and subscribed(sub.event_types, event_type):
                 session.add(WebhookDelivery(
                     id=new_id(), subscription_id=sub.id, event_id=f"evt_{event.seq}", event_type=event_type,
                     ordering_key=f"{event.resource_type}/{event.resource_id}",
@@ -74,6 +97,6 @@ def payload(event: ChangeEvent, event_type: str, scopes: list[str]) -> dict[str,
     body: dict[str, Any] = {"id": f"evt_{event.seq}", "type": event_type, "occurred_at": event.occurred_at.isoformat(),
                             "resource": {"type": event.resource_type, "id": event.resource_id,
                                          "version": event.version}}
-    if SCOPE_OF[event.resource_type] in scopes and event.patient_id is not None:
+    if readable(scopes, event.resource_type) and event.patient_id is not None:
         body["resource"]["patient_id"] = str(event.patient_id)
     return body

@@ -93,12 +93,15 @@ def update_patient(session: Session, actor: Actor, patient: Patient, data: Patie
 
 
 def deactivate(session: Session, actor: Actor, patient: Patient) -> Patient:
+    repeat = not patient.active
     if patient.active:
         patient.active = False
         patient.deactivated_at = utcnow()
         session.flush()
-    audit.record(session, actor, "deactivate", resource_type="Patient", resource_id=patient.id,
-                 patient_id=patient.id, resource_version=patient.version)
+    # A repeat changes nothing: on the record as a read, so no second patient.deactivated change event.
+    audit.record(session, actor, "read" if repeat else "deactivate", resource_type="Patient", resource_id=patient.id,
+                 patient_id=patient.id, resource_version=patient.version,
+                 detail={"deactivate": "already inactive"} if repeat else None)
     return patient
 
 

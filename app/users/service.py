@@ -79,6 +79,7 @@ def update(session: Session, actor: Actor, user: User, data: UserUpdate, expecte
 
 
 def deactivate(session: Session, actor: Actor, user: User) -> User:
+    repeat = not user.active
     if user.active:
         if user.role == "admin":
             _ensure_another_admin(session, user)
@@ -86,8 +87,9 @@ def deactivate(session: Session, actor: Actor, user: User) -> User:
         user.deactivated_at = utcnow()
         session.flush()
     tokens.revoke_all_for_user(session, user.id)
-    audit.record(session, actor, "deactivate", resource_type="User", resource_id=user.id,
-                 resource_version=user.version)
+    # A repeat changes nothing: on the record as a read, so no second user.deactivated change event.
+    audit.record(session, actor, "read" if repeat else "deactivate", resource_type="User", resource_id=user.id,
+                 resource_version=user.version, detail={"deactivate": "already inactive"} if repeat else None)
     return user
 
 

