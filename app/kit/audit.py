@@ -84,6 +84,11 @@ def entry_hash(key: bytes, row: AuditEvent) -> str:
     return hmac.new(key, _canonical(row), hashlib.sha256).hexdigest()
 
 
+def head_signature(key: bytes, chain: int, seq: int, last_hash: str) -> str:
+    """Binds a chain's length to its last entry: cutting entries off the end needs the key to re-sign."""
+    return hmac.new(key, f"head:{chain}:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     # Fixed lock order for every transaction: business rows (flush), change counter, audit chain head.
@@ -102,6 +107,7 @@ def _write_pending(session: Session) -> None:
         row.hash = entry_hash(key, row)
         head.seq, head.hash = row.seq, row.hash
         session.add(row)
+    head.signature = head_signature(key, chain, head.seq, head.hash)
     session.flush()
 
 
@@ -148,6 +154,10 @@ def verify(session: Session, key: bytes) -> Iterator[ChainProblem]:
         elif head.seq != expected_seq - 1 or head.hash != prev:
             yield ChainProblem(chain, head.seq, f"the chain head (entry {head.seq}) does not match the last entry "
                                                 f"({expected_seq - 1})")
+        elif head.seq > 0 and (head.signature is None or not hmac.compare_digest(
+                head.signature, head_signature(key, chain, head.seq, head.hash))):
+            yield ChainProblem(chain, head.seq, "the chain head's signature does not match: entries may have been "
+                                                "removed from the end of the chain and the head rewritten")
     # INSERT is allowed, so a forged row could otherwise hide in a chain number the walk above never visits.
     strays = select(AuditEvent).where(or_(AuditEvent.chain < 0, AuditEvent.chain >= AUDIT_CHAINS))
     for row in session.scalars(strays.order_by(AuditEvent.chain, AuditEvent.seq)):

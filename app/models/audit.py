@@ -22,7 +22,8 @@ class AuditEvent(Base):
         UniqueConstraint("chain", "seq"),
         Index(None, "patient_id", "occurred_at"),
         Index(None, "actor_id", "occurred_at"),
-        Index(None, "occurred_at"),
+        Index(None, "occurred_at", "id"),  # newest-first pages: (occurred_at, id) keyset order
+        Index(None, "action", "occurred_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -55,3 +56,6 @@ class AuditChainHead(Base):
     chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # Keyed over (chain, seq, hash): without the secret key nobody can rewrite a head to hide entries
+    # removed from the end of its chain.
+    signature: Mapped[str | None] = mapped_column(String(64))

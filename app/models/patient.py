@@ -24,7 +24,7 @@ class Patient(IdMixin, TimestampMixin, VersionedMixin, Base):
         Index(None, "family_name_norm", "given_name_norm", "id"),
         Index(None, "given_name_norm"),
         Index(None, "phone_digits"),
-        Index(None, "chart_number_norm"),
+        Index(None, "chart_number_norm", unique=True),  # "a-100" and "A-100" are one chart number
         Index(None, "birth_date"),
     )
 

@@ -199,7 +199,8 @@ def test_verify_needs_the_right_key(app, client, staff, db):
     _many_rows(client, staff, db)
     with app.state.sessionmaker() as session:
         found = list(audit.verify(session, audit.audit_key_from_secret("another-secret-" + "x" * 40)))
-    assert found and all("altered" in p.message for p in found)
+    assert found and all("altered" in p.message or "signature" in p.message for p in found)
+    assert any("altered" in p.message for p in found)
 
 
 @pytest.mark.parametrize(("how", "column", "value"), [
@@ -239,6 +240,24 @@ def test_verify_detects_a_removed_last_entry(app, client, staff, db, db_url, eng
     found = problems(app)
     assert [p.chain for p in found] == [chain]
     assert "missing" in found[0].message and str(last) in found[0].message
+
+
+def test_verify_detects_a_cut_tail_even_when_the_head_is_rewritten_to_match(app, client, staff, db, db_url,
+                                                                           engine_kind):
+    """An intruder deletes the newest entries of a chain and sets the head to the new last entry:
+    the chain walks cleanly, but the head's keyed signature no longer fits."""
+    _many_rows(client, staff, db)
+    chain, last = _busiest_chain(db)
+    keep = db.scalars(select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == last - 1)).one()
+    with intruder(db_url, engine_kind) as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE chain = :c AND seq = :s"), {"c": chain, "s": last})
+        conn.execute(text("UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c"),
+                     {"s": keep.seq, "h": keep.hash, "c": chain})
+    found = problems(app)
+    assert [(p.chain, p.seq) for p in found] == [(chain, keep.seq)]
+    assert "signature" in found[0].message
+    db.execute(text("UPDATE audit_chain_heads SET signature = NULL WHERE chain = :c"), {"c": chain})  # unsigned
+    assert [p.chain for p in problems(app)] == [chain]
 
 
 def test_verify_detects_entries_slipped_in_beside_the_chains(app, client, staff, db):
