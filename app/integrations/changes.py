@@ -7,6 +7,7 @@ patients:read alone follows demographics, and staff records appear only for admi
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -23,6 +24,7 @@ from app.kit.errors import field_error, problem_responses
 from app.kit.events import SCOPE_OF, readable
 from app.models.integration import ChangeEvent
 
+_CURSOR = re.compile(r"[0-9]{1,18}")  # a sequence number that fits a BIGINT
 router = APIRouter(prefix="/api/v1/changes", tags=["integrations"])
 
 
@@ -55,7 +57,7 @@ def list_changes(
 ) -> ChangesPage:
     position = 0
     if after is not None:
-        if not after.isdigit():
+        if not _CURSOR.fullmatch(after):
             raise field_error("after", "invalid cursor; use next_cursor from the previous page")
         position = int(after)
     visible = {name for name in SCOPE_OF if readable(actor.permissions, name)}

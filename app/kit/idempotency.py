@@ -72,9 +72,12 @@ class IdempotencyMiddleware:
                 body += message.get("body", b"")
                 if not message.get("more_body"):
                     break
-        except HTTPException as exc:  # the body cap of the request-context middleware
-            await _problem(send, exc.status_code, str(exc.detail), slug="request-body-too-large",
-                           title="Request body too large")
+        except HTTPException as exc:  # the body checks of the request-context middleware (size cap, NUL)
+            too_large = exc.status_code == 413
+            await _problem(send, exc.status_code, str(exc.detail),
+                           slug="request-body-too-large" if too_large else "validation-error",
+                           title="Request body too large" if too_large else "The request has invalid fields",
+                           field=None if too_large else "body")
             return
         request_hash = hashlib.sha256(b"\n".join([scope["path"].encode(), scope.get("query_string", b""),
                                                   body])).hexdigest()

@@ -99,3 +99,23 @@ def test_province_codes_are_accepted_in_lower_case(client, staff):
                            address={"lines": ["1 Main St"], "city": "Victoria", "province": "bc", "country": "ca"})
     assert (patient["health_card_province"], patient["address"]["province"], patient["address"]["country"]) == (
         "BC", "BC", "CA")
+
+
+def test_nul_and_oversized_bodies_are_4xx_with_an_idempotency_key_too(client, staff, settings):
+    member = staff("reception")
+    headers = {**member.headers, "Content-Type": "application/json", "Idempotency-Key": "k-1"}
+    nul = client.post(PATIENTS, content=json.dumps(patient_body(notes="a\u0000b")), headers=headers)
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "body"
+
+    def chunks():  # no Content-Length: only the streamed size tells
+        for _ in range(settings.max_body_bytes // 1024 + 2):
+            yield b" " * 1024
+
+    big = client.post(PATIENTS, content=chunks(), headers={**headers, "Idempotency-Key": "k-2"})
+    assert big.status_code == 413 and big.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("after", ["\u00b2", "99999999999999999999", "-1", "1.5"])
+def test_a_changes_cursor_that_is_not_a_sequence_number_is_a_422(client, staff, after):
+    response = client.get("/api/v1/changes", params={"after": after}, headers=staff("admin").headers)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "after"
