@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import queue
 import shutil
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +39,7 @@ def pg_available() -> str | None:
 class TemplateDatabase:
     kind: str
     workdir: Path
-    _made: list[str] = field(default_factory=list)
+    _names: Iterator[int] = field(default_factory=itertools.count)  # next() is atomic under the GIL
 
     def __post_init__(self) -> None:
         self.prefix = f"imst_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -46,6 +50,11 @@ class TemplateDatabase:
             self.template_name = f"{self.prefix}_tpl"
             self._admin_exec(f'CREATE DATABASE "{self.template_name}"')
             migrate.upgrade(self._pg_url(self.template_name))
+            # Copying a template takes PostgreSQL ~0.4 s: make the next copies while the current test runs.
+            self._ready: queue.Queue[str] = queue.Queue(maxsize=2)
+            self._stop = threading.Event()
+            self._maker = threading.Thread(target=self._prefetch, name="pg-copies", daemon=True)
+            self._maker.start()
 
     @staticmethod
     def sqlite_url(path: Path) -> str:
@@ -62,8 +71,7 @@ class TemplateDatabase:
 
     def empty(self) -> str:
         """A brand-new database with no schema at all (for the migration tests)."""
-        name = f"{self.prefix}_e{len(self._made)}"
-        self._made.append(name)
+        name = f"{self.prefix}_e{next(self._names)}"
         if self.kind == "sqlite":
             return self.sqlite_url(self.workdir / f"{name}.db")
         self._admin_exec(f'CREATE DATABASE "{name}"')
@@ -71,14 +79,25 @@ class TemplateDatabase:
 
     def copy(self) -> str:
         """A migrated database of its own for one test."""
-        name = f"{self.prefix}_{len(self._made)}"
-        self._made.append(name)
         if self.kind == "sqlite":
+            name = f"{self.prefix}_{next(self._names)}"
             path = self.workdir / f"{name}.db"
             shutil.copyfile(self.template_path, path)
             return self.sqlite_url(path)
-        self._admin_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
-        return self._pg_url(name)
+        return self._pg_url(self._ready.get(timeout=120))
+
+    def _prefetch(self) -> None:
+        while not self._stop.is_set():
+            name = f"{self.prefix}_{next(self._names)}"
+            self._admin_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
+            while True:
+                try:
+                    self._ready.put(name, timeout=0.2)
+                    break
+                except queue.Full:
+                    if self._stop.is_set():
+                        self._admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
+                        return
 
     def drop(self, url: str) -> None:
         if self.kind == "sqlite":
@@ -89,4 +108,8 @@ class TemplateDatabase:
 
     def close(self) -> None:
         if self.kind == "postgresql":
+            self._stop.set()
+            self._maker.join(timeout=30)
+            while not self._ready.empty():
+                self._admin_exec(f'DROP DATABASE IF EXISTS "{self._ready.get()}"')
             self._admin_exec(f'DROP DATABASE IF EXISTS "{self.template_name}" WITH (FORCE)')

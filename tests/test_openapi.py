@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -115,9 +116,9 @@ def live_server(app) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    for _ in range(200):
-        if server.started:
-            break
+    deadline = time.monotonic() + 30  # generous: the machine may be busy with the other engine's tests
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
         time.sleep(0.025)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.should_exit = True
@@ -140,7 +141,8 @@ def test_a_generated_client_creates_and_reads_a_patient(client, staff, live_serv
         models = importlib.import_module("ims_generated.models")
         member = staff("reception")
         token = client.post("/api/v1/auth/token", data={"username": member.email, "password": PASSWORD}).json()
-        with generated.AuthenticatedClient(base_url=live_server, token=token["access_token"]) as api:
+        with generated.AuthenticatedClient(base_url=live_server, token=token["access_token"],
+                                           timeout=httpx.Timeout(30)) as api:
             body = models.PatientCreate(given_name="Gen", family_name="Erated", birth_date=datetime.date(1975, 6, 1))
             created = create.sync(client=api, body=body, idempotency_key="gen-1")
             assert isinstance(created, models.PatientOut), created
