@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.clinic import service as clinic_service
 from app.fhir import mapping
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
@@ -28,6 +31,8 @@ class PatientRecord:
     outcomes: Sequence[OutcomeAdministration]
     revisions: Sequence[ClinicalRevision]
     staff: Sequence[User]
+    # treatment id -> the assessment whose visit (and Encounter) it belongs to; see `visits`.
+    visit_of: Mapping[uuid.UUID, uuid.UUID] = field(default_factory=dict)
 
 
 def load(session: Session, patient: Patient) -> PatientRecord:
@@ -48,7 +53,32 @@ def load(session: Session, patient: Patient) -> PatientRecord:
     staff_ids = ({a.author_id for a in assessments} | {t.author_id for t in treatments}
                  | {o.recorded_by for o in outcomes})
     staff = session.scalars(select(User).where(or_(User.id.in_(staff_ids)))).all() if staff_ids else []
-    return PatientRecord(patient, episodes, assessments, treatments, consents, screenings, outcomes, revisions, staff)
+    return PatientRecord(patient, episodes, assessments, treatments, consents, screenings, outcomes, revisions, staff,
+                         visits(session, assessments, treatments))
+
+
+def visits(session: Session, assessments: Sequence[Assessment], treatments: Sequence[Treatment]
+           ) -> dict[uuid.UUID, uuid.UUID]:
+    """One visit, one Encounter: a treatment linked to an assessment of the same patient on the same clinic-local
+    day is part of that assessment's visit. The assessments a patient's treatments can link to are that patient's,
+    all loaded with the compartment, so this costs at most one query (the clinic's time zone), never one per row."""
+    by_id = {a.id: a for a in assessments}
+    linked = [(t, by_id[t.assessment_id]) for t in treatments
+              if t.assessment_id in by_id and by_id[t.assessment_id].patient_id == t.patient_id]
+    if not linked:
+        return {}
+    zone = ZoneInfo(clinic_service.get(session).time_zone)
+    return {t.id: a.id for t, a in linked
+            if t.started_at.astimezone(zone).date() == a.assessed_at.astimezone(zone).date()}
+
+
+def _assessment_part(a: Assessment) -> mapping.VisitPart:
+    return mapping.VisitPart("Gunn segmental assessment", a, a.assessed_at, None)
+
+
+def _treatment_part(t: Treatment) -> mapping.VisitPart:
+    ended = t.content.get("ended_at")
+    return mapping.VisitPart("IMS treatment session", t, t.started_at, datetime.fromisoformat(ended) if ended else None)
 
 
 def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Resource]:
@@ -58,15 +88,19 @@ def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Reso
     out += [mapping.practitioner(u) for u in record.staff]
     for e in record.episodes:
         out += mapping.conditions(e, cat)
+    joined: dict[uuid.UUID, list[Treatment]] = {}
+    for t in record.treatments:
+        if t.id in record.visit_of:
+            joined.setdefault(record.visit_of[t.id], []).append(t)
     for a in record.assessments:
-        out.append(mapping.encounter("Gunn segmental assessment", a, a.assessed_at, None))
+        out.append(mapping.encounter([_assessment_part(a), *map(_treatment_part, joined.get(a.id, []))]))
         out += mapping.finding_observations(a, cat)
     for t in record.treatments:
-        ended = t.content.get("ended_at")
-        out.append(mapping.encounter("IMS treatment session", t, t.started_at,
-                                     datetime.fromisoformat(ended) if ended else None))
-        out.append(mapping.procedure(t, cat, episodes.get(t.episode_id)))
-        out += mapping.pain_observations(t)
+        visit = record.visit_of.get(t.id)
+        if visit is None:  # a visit of its own
+            out.append(mapping.encounter([_treatment_part(t)]))
+        out.append(mapping.procedure(t, cat, episodes.get(t.episode_id), visit))
+        out += mapping.pain_observations(t, visit)
     out += [mapping.outcome_observation(o) for o in record.outcomes]
     out += [mapping.consent(x) for x in record.consents]
     for r in record.revisions:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -99,17 +102,35 @@ def conditions(e: Episode, cat: Catalog) -> list[Resource]:
     return out
 
 
-def encounter(kind: str, record: Assessment | Treatment, start: datetime, end: datetime | None) -> Resource:
-    out: Resource = {
-        "resourceType": "Encounter", "id": f"{record.id}-visit", "meta": _meta(record.updated_at),
-        "status": "finished" if record.status == "signed" else
-        "entered-in-error" if record.status == "discarded" else "in-progress",
+@dataclass(frozen=True)
+class VisitPart:
+    """One clinical record seen at a visit: what kind, when it started and (if known) ended."""
+
+    kind: str
+    record: Assessment | Treatment
+    start: datetime
+    end: datetime | None
+
+
+def encounter(parts: Sequence[VisitPart]) -> Resource:
+    """One Encounter per visit. Its id is that of the visit's first record (the assessment when a same-day
+    treatment was linked to it), so it is stable across exports; it spans every record of the visit."""
+    first = parts[0].record
+    live = [p.record.status for p in parts if p.record.status != "discarded"]
+    ends = [p.end for p in parts if p.end is not None]
+    authors = list(dict.fromkeys(p.record.author_id for p in parts))
+    kinds = list(dict.fromkeys(p.kind for p in parts))
+    start, end = min(p.start for p in parts), max(ends) if ends else None
+    return {
+        "resourceType": "Encounter", "id": f"{first.id}-visit",
+        "meta": _meta(max(p.record.updated_at for p in parts)),
+        "status": "entered-in-error" if not live else
+        "finished" if all(status == "signed" for status in live) else "in-progress",
         "class": c.coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB", "ambulatory"),
-        "type": [{"text": kind}], "subject": ref("Patient", record.patient_id),
-        "participant": [{"individual": ref("Practitioner", record.author_id)}],
+        "type": [{"text": kind} for kind in kinds], "subject": ref("Patient", first.patient_id),
+        "participant": [{"individual": ref("Practitioner", author)} for author in authors],
         "period": {"start": start.isoformat(), **({"end": end.isoformat()} if end else {})},
     }
-    return out
 
 
 def _status(record: Assessment | Treatment) -> str:
@@ -177,7 +198,8 @@ def finding_observations(a: Assessment, cat: Catalog) -> list[Resource]:
     return out
 
 
-def pain_observations(t: Treatment) -> list[Resource]:
+def pain_observations(t: Treatment, visit: uuid.UUID | None = None) -> list[Resource]:
+    """`visit`: the id of the record whose Encounter this session belongs to (itself unless merged)."""
     out = []
     for when, key in (("pre", "pre_pain_nprs"), ("post", "post_pain_nprs")):
         value = t.content.get(key)
@@ -186,7 +208,7 @@ def pain_observations(t: Treatment) -> list[Resource]:
         out.append({"resourceType": "Observation", "id": f"{t.id}-pain-{when}",
                     "meta": _meta(t.updated_at, t.version),
                     "status": _status(t), "subject": ref("Patient", t.patient_id),
-                    "encounter": ref("Encounter", f"{t.id}-visit"),
+                    "encounter": ref("Encounter", f"{visit or t.id}-visit"),
                     "category": [c.concept("http://terminology.hl7.org/CodeSystem/observation-category",
                                            "survey", "Survey")],
                     "code": c.concept(c.LOINC, c.PAIN_NRS,
@@ -211,13 +233,13 @@ def outcome_observation(o: OutcomeAdministration) -> Resource:
     return out
 
 
-def procedure(t: Treatment, cat: Catalog, episode: Episode | None) -> Resource:
+def procedure(t: Treatment, cat: Catalog, episode: Episode | None, visit: uuid.UUID | None = None) -> Resource:
     content = t.content
     out: Resource = {
         "resourceType": "Procedure", "id": str(t.id), "meta": _meta(t.updated_at, t.version),
         "status": {"signed": "completed", "draft": "in-progress", "discarded": "entered-in-error"}[t.status],
         "code": c.concept(c.IMS, "ims", "Gunn intramuscular stimulation (dry needling)"),
-        "subject": ref("Patient", t.patient_id), "encounter": ref("Encounter", f"{t.id}-visit"),
+        "subject": ref("Patient", t.patient_id), "encounter": ref("Encounter", f"{visit or t.id}-visit"),
         "performedPeriod": {"start": content["started_at"], **({"end": content["ended_at"]}
                                                                if content.get("ended_at") else {})},
         "performer": [{"actor": ref("Practitioner", t.author_id)}],
