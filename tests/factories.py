@@ -57,7 +57,8 @@ class Staff:
                         else authorized_to_needle, active=active)
             session.add(user)
             session.flush()
-            audit.record(session, SYSTEM_ACTOR, "create", resource_type="User", resource_id=user.id)
+            audit.record(session, SYSTEM_ACTOR, "create", resource_type="User", resource_id=user.id,
+                         resource_version=user.version)
             raw, _ = tokens.issue(session, self.app.state.token_key, self.app.state.settings, user,
                                   client_ip=None, user_agent=None)
             return Member(user.id, email, role, raw)
