@@ -47,9 +47,9 @@ def _due(session: Session, now: datetime, batch: int) -> list[tuple[WebhookDeliv
     blocked = exists().where(and_(earlier.subscription_id == WebhookDelivery.subscription_id,
                                   earlier.ordering_key == WebhookDelivery.ordering_key,
                                   earlier.status == "pending",
-                                  (earlier.created_at < WebhookDelivery.created_at)
-                                  | and_(earlier.created_at == WebhookDelivery.created_at,
-                                         earlier.id < WebhookDelivery.id)))
+                                  # Commit order, not clock order: API processes on several hosts may
+                                  # disagree on the time, never on the change sequence.
+                                  earlier.event_seq < WebhookDelivery.event_seq))
     rows = session.execute(
         select(WebhookDelivery, WebhookSubscription)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)

@@ -82,7 +82,7 @@ def write_pending(session: Session) -> None:
             if readable(sub.scopes, event.resource_type) and subscribed(sub.event_types, event_type):
                 session.add(WebhookDelivery(
                     id=new_id(), subscription_id=sub.id, event_id=f"evt_{event.seq}", event_type=event_type,
-                    ordering_key=f"{event.resource_type}/{event.resource_id}",
+                    ordering_key=f"{event.resource_type}/{event.resource_id}", event_seq=event.seq,
                     payload=payload(event, event_type, sub.scopes), next_attempt_at=event.occurred_at))
     session.flush()
 

@@ -84,13 +84,17 @@ class WebhookDelivery(Base):
     """The outbox: written in the same transaction as the change, delivered by the worker."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index(None, "status", "next_attempt_at"), Index(None, "subscription_id", "created_at"))
+    __table_args__ = (Index(None, "status", "next_attempt_at"), Index(None, "subscription_id", "created_at"),
+                      Index(None, "subscription_id", "ordering_key", "event_seq"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_subscriptions.id"))
     event_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(60))
     ordering_key: Mapped[str] = mapped_column(String(120))  # resource: delivered in order per resource
+    # The change's commit-order sequence number: the order per resource, whatever the hosts' clocks say.
+    # Null for pings and redeliveries, which have ordering keys of their own.
+    event_seq: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

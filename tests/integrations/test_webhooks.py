@@ -103,3 +103,23 @@ def test_the_embedded_default_delivers_from_a_thread_of_the_api_process(settings
             assert [verify(r)["resource"]["id"] for r in receiver.received] == [patient["id"]]
     finally:
         app.state.engine.dispose()
+
+
+def test_order_per_resource_follows_commit_order_not_the_clock(client, staff, app, receiver, db):
+    """Two API hosts whose clocks disagree: the later change was stamped earlier. The receiver still
+    gets the patient's changes in the order they were committed."""
+    from sqlalchemy import update
+
+    from app.models.integration import WebhookDelivery
+
+    admin, therapist = staff("admin"), staff("therapist")
+    subscribe(client, admin, receiver.url, events=["patient.*"], scopes=["patients:read"])
+    patient = make_patient(client, therapist)
+    client.patch(f"/api/v1/patients/{patient['id']}", json={"phone": "416 555 0113"},
+                 headers={**therapist.headers, "If-Match": 'W/"1"'})
+    skewed = utcnow() - timedelta(minutes=5)  # the update's host runs five minutes slow
+    db.execute(update(WebhookDelivery).where(WebhookDelivery.event_type == "patient.updated")
+               .values(created_at=skewed, next_attempt_at=skewed))
+    while run_worker(app):
+        pass
+    assert [json.loads(r["body"])["type"] for r in receiver.received] == ["patient.created", "patient.updated"]
