@@ -22,9 +22,8 @@ from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.kit import clinical_record
 from app.kit.actor import Actor
-from app.kit.clinical_record import DeferredIfMatch
 from app.kit.errors import problem_responses
-from app.kit.etag import OptionalIfMatch, set_etag
+from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
 from app.models.clinical import Assessment
 from app.patients import service as patients

@@ -17,8 +17,18 @@ from app.db import SessionDep
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import Forbidden, NotAuthenticated, TooManyRequests
+from app.models.integration import ApiClient
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _resolve(state: State, session: Session, raw: str) -> tuple[Actor, ApiClient | None]:
+    """The actor behind a bearer credential (401 when it is unknown, revoked, expired or deactivated)."""
+    if raw.startswith(api_keys.KEY_PREFIX):
+        return api_keys.resolve(session, state.token_key, raw)
+    user, token = tokens.resolve(session, state.token_key, state.settings, raw)
+    return Actor(id=user.id, type="user", role=user.role, label=user.email,
+                 permissions=ROLE_PERMISSIONS.get(user.role, frozenset()), token_id=token.id), None
 
 
 def current_actor(request: Request, response: Response, session: SessionDep,
@@ -26,8 +36,8 @@ def current_actor(request: Request, response: Response, session: SessionDep,
     if not raw:
         raise NotAuthenticated("Send Authorization: Bearer <token> (get one from POST /api/v1/auth/token)")
     state = request.app.state
-    if raw.startswith(api_keys.KEY_PREFIX):
-        actor, client = api_keys.resolve(session, state.token_key, raw)
+    actor, client = _resolve(state, session, raw)
+    if client is not None:
         # Counted on its own connection before this request's transaction has taken any lock.
         session.commit()
         try:
@@ -37,11 +47,6 @@ def current_actor(request: Request, response: Response, session: SessionDep,
             raise
         response.headers.update(rate.headers())
         request.state.rate_limit_headers = rate.headers()  # errors raised later carry them too
-        request.state.actor = actor
-        return actor
-    user, token = tokens.resolve(session, state.token_key, state.settings, raw)
-    actor = Actor(id=user.id, type="user", role=user.role, label=user.email,
-                  permissions=ROLE_PERMISSIONS.get(user.role, frozenset()), token_id=token.id)
     request.state.actor = actor
     return actor
 
@@ -61,13 +66,10 @@ def principal(state: State, session: Session, authorization: str) -> str | None:
     if scheme.lower() != "bearer" or not raw:
         return None
     try:
-        if raw.startswith(api_keys.KEY_PREFIX):
-            _, client = api_keys.resolve(session, state.token_key, raw)
-            return f"api_client:{client.id}"
-        user, _ = tokens.resolve(session, state.token_key, state.settings, raw)
-        return f"user:{user.id}"
+        actor, _ = _resolve(state, session, raw)
     except NotAuthenticated:
         return None
+    return f"{actor.type}:{actor.id}"
 
 
 def Authorize(permission: Permission) -> Any:

@@ -11,9 +11,8 @@ from app.db import SessionDep
 from app.episodes import service
 from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeOut, EpisodeUpdate
 from app.kit.actor import Actor
-from app.kit.clinical_record import DeferredIfMatch
 from app.kit.errors import problem_responses
-from app.kit.etag import OptionalIfMatch, set_etag
+from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
 from app.patients import service as patients
 

@@ -13,7 +13,7 @@ from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeUpdate
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.errors import Conflict, DomainError, FieldError, NotFound, Unprocessable, field_error
-from app.kit.etag import check_version
+from app.kit.etag import check_version, require_version
 from app.kit.pagination import PageParams, paginate
 from app.models.clinical import Episode
 from app.models.patient import Patient
@@ -51,7 +51,7 @@ def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate
         _refuse(session, actor, "update", episode, Conflict(
             f"The episode was discharged on {episode.discharged_on} and can no longer be edited; "
             "open a new episode for a new presentation"))
-    clinical_record.require_version(episode.version, expected_version)
+    require_version(episode.version, expected_version)
     changes = data.model_dump(exclude_unset=True)
     if "conditions" in changes and changes["conditions"] is None:
         raise field_error("conditions", "may not be null; an episode treats at least one condition")

@@ -11,17 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Annotated, Any, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
-from fastapi import Depends, Header
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from app.kit import audit
 from app.kit.actor import Actor, clinician_id
-from app.kit.errors import Conflict, DomainError, Forbidden, NotFound, PreconditionRequired, field_error
-from app.kit.etag import check_version, if_match_version
+from app.kit.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from app.kit.etag import check_version, require_version
 from app.models.base import utcnow
 from app.models.clinical import ClinicalRevision
 
@@ -119,26 +118,6 @@ def discard(session: Session, record: ClinicalRecord, actor: Actor, record_type:
                  patient_id=record.patient_id, resource_version=record.version)
 
 
-def require_version(current: int, expected: int | None) -> None:
-    """If-Match is required for an edit: 428 without it, 412 when stale."""
-    if expected is None:
-        raise PreconditionRequired('Send If-Match with the ETag from your last read, e.g. If-Match: W/"3"')
-    check_version(current, expected)
-
-
-def _deferred_if_match(
-    if_match: Annotated[str | None, Header(description=(
-        'Required: the ETag you read, e.g. W/"3". Checked after the record\'s status, so a record that '
-        "can no longer be edited answers 409 whether or not it is sent"))] = None,
-) -> int | None:
-    return None if if_match is None or not if_match.strip() else if_match_version(if_match)
-
-
-# For edits whose state check (409) must win over a missing If-Match (428): pass the value to
-# `require_version` (or `ensure_draft_editable`) after checking the record's status.
-DeferredIfMatch = Annotated[int | None, Depends(_deferred_if_match)]
-
-
 def accountable(session: Session, actor: Actor, action: str, resource_type: str, patient_id: uuid.UUID,
                 resource_id: uuid.UUID | None = None) -> uuid.UUID:
     """The clinician to stamp on a clinical entry; anyone else gets a 403 that is put on record."""
@@ -164,10 +143,10 @@ def _refuse(record: ClinicalRecord, actor: Actor, action: str, resource_type: st
 
 
 def _clinician(record: ClinicalRecord, actor: Actor, action: str, resource_type: str) -> uuid.UUID:
-    try:
+    session = object_session(record)
+    if session is None:  # a detached record: nothing to put on record with
         return clinician_id(actor)
-    except Forbidden as exc:
-        _refuse(record, actor, action, resource_type, exc, outcome="denied")
+    return accountable(session, actor, action, resource_type, record.patient_id, record.id)
 
 
 def _author_only(record: ClinicalRecord, actor: Actor, action: str, resource_type: str, message: str

@@ -12,14 +12,13 @@ from pydantic import BaseModel
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.kit.request_context import current_request, current_request_id
+from app.kit.request_context import PROBLEM_BASE, current_request, current_request_id
 
 log = logging.getLogger("imschart")
 _FHIR_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 412: "conflict",
                422: "invalid", 429: "throttled", 500: "exception"}
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://imschart.org/problems/"
 
 
 class FieldError(BaseModel):

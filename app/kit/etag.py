@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Response
 from app.kit.errors import PreconditionFailed, PreconditionRequired
 
 _TAG = re.compile(r'^\s*(?:W/)?"(\d{1,12})"\s*$')
+_SEND_IF_MATCH = 'Send If-Match with the ETag from your last read, e.g. If-Match: W/"3"'
 
 
 def etag(version: int) -> str:
@@ -24,7 +25,7 @@ def if_match_version(
     if_match: Annotated[str | None, Header(description='The ETag you read, e.g. W/"3"')] = None,
 ) -> int:
     if if_match is None or not if_match.strip():
-        raise PreconditionRequired('Send If-Match with the ETag from your last read, e.g. If-Match: W/"3"')
+        raise PreconditionRequired(_SEND_IF_MATCH)
     found = _TAG.match(if_match)
     if not found:
         raise PreconditionRequired('If-Match must be a single version ETag such as W/"3" ("*" is not accepted)')
@@ -46,3 +47,23 @@ def optional_if_match_version(
 
 
 OptionalIfMatch = Annotated[int | None, Depends(optional_if_match_version)]
+
+
+def require_version(current: int, expected: int | None) -> None:
+    """If-Match is required for an edit: 428 without it, 412 when stale."""
+    if expected is None:
+        raise PreconditionRequired(_SEND_IF_MATCH)
+    check_version(current, expected)
+
+
+def _deferred_if_match(
+    if_match: Annotated[str | None, Header(description=(
+        'Required: the ETag you read, e.g. W/"3". Checked after the record\'s status, so a record that '
+        "can no longer be edited answers 409 whether or not it is sent"))] = None,
+) -> int | None:
+    return None if if_match is None or not if_match.strip() else if_match_version(if_match)
+
+
+# For edits whose state check (409) must win over a missing If-Match (428): pass the value to
+# `require_version` (clinical notes: `ensure_draft_editable`) after checking the record's status.
+DeferredIfMatch = Annotated[int | None, Depends(_deferred_if_match)]

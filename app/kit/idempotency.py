@@ -17,7 +17,6 @@ points at the created resource instead.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kit.request_context import send_problem
 from app.models.base import utcnow
 from app.models.integration import IdempotencyKey
 
@@ -181,12 +181,5 @@ async def _answer_existing(found: IdempotencyKey, request_hash: str, send: Send)
 async def _problem(send: Send, status: int, detail: str, field: str | None = None, slug: str = "idempotency",
                    title: str = "Idempotency-Key problem",
                    extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body: dict[str, Any] = {"type": f"https://imschart.org/problems/{slug}", "title": title,
-                            "status": status, "detail": detail}
-    if field:
-        body["errors"] = [{"field": field, "message": detail}]
-    raw = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(raw)).encode()), *(extra_headers or [])]})
-    await send({"type": "http.response.body", "body": raw})
+    await send_problem(send, status, slug, title, detail, headers=extra_headers,
+                       errors=[{"field": field, "message": detail}] if field else None)

@@ -6,6 +6,7 @@ import json
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,11 +59,16 @@ class RequestContextMiddleware:
         try:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
-                await _too_large(send, request_id, limit)
+                await send_problem(send, 413, "request-body-too-large", "Request body too large",
+                                   f"The body exceeds {limit} bytes", request_id=request_id,
+                                   headers=[(b"x-request-id", request_id.encode())])
                 return
             target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"%00" in target.lower() or b"\x00" in target:
-                await _nul_refused(send, request_id)
+                await send_problem(send, 422, "validation-error", "The request has invalid fields",
+                                   "The URL contains a NUL character (%00)", request_id=request_id,
+                                   errors=[{"field": "url", "message": "contains a NUL character (%00)"}],
+                                   headers=[(b"x-request-id", request_id.encode())])
                 return
             received = 0
             tail = b""
@@ -106,24 +112,20 @@ def _is_upload(headers: dict[str, str]) -> bool:
     return headers.get("content-type", "").startswith("multipart/")
 
 
-async def _nul_refused(send: Send, request_id: str) -> None:
-    body = json.dumps({"type": "https://imschart.org/problems/validation-error",
-                       "title": "The request has invalid fields", "status": 422,
-                       "detail": "The URL contains a NUL character (%00)", "request_id": request_id,
-                       "errors": [{"field": "url", "message": "contains a NUL character (%00)"}]}).encode()
-    await send({"type": "http.response.start", "status": 422,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", request_id.encode())]})
-    await send({"type": "http.response.body", "body": body})
+PROBLEM_BASE = "https://imschart.org/problems/"
 
 
-async def _too_large(send: Send, request_id: str, limit: int) -> None:
-    body = json.dumps({"type": "https://imschart.org/problems/request-body-too-large",
-                       "title": "Request body too large", "status": 413,
-                       "detail": f"The body exceeds {limit} bytes", "request_id": request_id}).encode()
-    await send({"type": "http.response.start", "status": 413,
+async def send_problem(send: Send, status: int, slug: str, title: str, detail: str, *,
+                       request_id: str | None = None, errors: list[dict[str, str]] | None = None,
+                       headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A problem+json answer from ASGI middleware, where FastAPI's exception handlers do not reach."""
+    doc: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    if request_id:
+        doc["request_id"] = request_id
+    if errors:
+        doc["errors"] = errors
+    body = json.dumps(doc).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", request_id.encode())]})
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
