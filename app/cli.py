@@ -121,10 +121,8 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
     """Export the whole clinic to a zip (one file per record type + manifest.json), without the server.
 
     The export goes on the audit trail (actor: the system) with its counts, file path and sha256."""
-    import hashlib
-
     from app.exports.archive import write_archive
-    from app.exports.jobs import manifest_counts
+    from app.exports.jobs import file_sha256, manifest_counts
 
     if format not in ("ndjson", "csv"):
         typer.echo("--format must be ndjson or csv", err=True)
@@ -134,24 +132,21 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     path = (out / f"imschart-{format}-{stamp}.zip").resolve()
     since = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
-    sha = hashlib.sha256()
     try:
         with path.open("wb") as fh:
             manifest = write_archive(factory.kw["bind"], fh, format, since)
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                sha.update(chunk)
+        sha256 = file_sha256(path)
         total = sum(f["records"] for f in manifest["files"].values())
         with factory() as session, session.begin():
             audit.record(session, SYSTEM_ACTOR, "export", resource_type="Clinic",
                          actor_label="imschart export (CLI)",
                          detail={"scope": "clinic", "via": "cli", "format": format,
                                  "since": since.isoformat() if since else None, "records": total,
-                                 "files": manifest_counts(manifest), "file": str(path), "sha256": sha.hexdigest(),
+                                 "files": manifest_counts(manifest), "file": str(path), "sha256": sha256,
                                  "exported_at": manifest["exported_at"]})
     finally:
         factory.kw["bind"].dispose()
-    typer.echo(f"Wrote {total} records to {path} (sha256 {sha.hexdigest()})")
+    typer.echo(f"Wrote {total} records to {path} (sha256 {sha256})")
 
 
 @cli.command("import-archive")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -90,3 +92,13 @@ def make_patient(client: TestClient, member: Member, **overrides: Any) -> dict[s
     response = client.post("/api/v1/patients", json=patient_body(**overrides), headers=member.headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def rename_after_marker(client: TestClient, member: Member, patient: dict[str, Any]) -> datetime:
+    """A moment, then a change to the patient after it (preferred name "Maggie"): for `since` filters."""
+    marker = datetime.now(UTC)
+    time.sleep(0.01)
+    changed = client.patch(f"/api/v1/patients/{patient['id']}", json={"preferred_name": "Maggie"},
+                           headers={**member.headers, "If-Match": f'W/"{patient["version"]}"'})
+    assert changed.status_code == 200, changed.text
+    return marker

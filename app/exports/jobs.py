@@ -196,18 +196,15 @@ def _run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID, fmt:
                 records_done=total))
             audit_outcome(session, session.get_one(ExportJob, job_id),
                           {"records": total, "files": manifest_counts(manifest), "file": name,
-                           "sha256": _sha256(target / name)})
+                           "sha256": file_sha256(target / name)})
     except Exception as exc:
         log.exception("export %s failed", job_id)
         _fail(factory, job_id, exc)
 
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
+def file_sha256(path: Path) -> str:
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _fail(factory: sessionmaker[Session], job_id: uuid.UUID, exc: Exception) -> None:

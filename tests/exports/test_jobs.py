@@ -19,7 +19,7 @@ from app.main import create_app
 from app.models import AuditEvent
 from app.models.integration import ExportJob
 from tests.conftest import TEST_SECRET
-from tests.factories import Staff
+from tests.factories import Staff, rename_after_marker
 from tests.fhir.test_fhir import seeded  # noqa: F401
 from tests.integrations.helpers import api_client, bearer
 
@@ -119,11 +119,7 @@ def test_a_missing_archive_is_gone_not_a_server_error(client, staff, app, settin
 def test_since_exports_exactly_the_record_changed_after_it(client, staff, app, settings, seeded):  # noqa: F811
     therapist, patient, *_ = seeded
     admin = staff("admin")
-    marker = datetime.now(UTC)
-    time.sleep(0.01)
-    changed = client.patch(f"/api/v1/patients/{patient['id']}", json={"preferred_name": "Maggie"},
-                           headers={**therapist.headers, "If-Match": f'W/"{patient["version"]}"'})
-    assert changed.status_code == 200, changed.text
+    marker = rename_after_marker(client, therapist, patient)
     everything, later = start(client, admin), start(client, admin, since=marker.isoformat())
     run_export_jobs(app.state.sessionmaker, settings.data_dir)
     with archive(client, admin, later["id"]) as z:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime
 
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
 from app.exports.jobs import run_export_jobs
 from app.models import AuditEvent
+from tests.factories import rename_after_marker
 from tests.fhir.test_fhir import seeded  # noqa: F401
 
 ASYNC = {"Prefer": "respond-async"}
@@ -58,11 +57,7 @@ def test_type_and_since_filters(client, staff, app, settings, seeded):  # noqa: 
 def test_since_returns_exactly_the_resource_changed_after_it(client, staff, app, settings, seeded):  # noqa: F811
     therapist, patient, *_ = seeded
     admin = staff("admin")
-    marker = datetime.now(UTC)
-    time.sleep(0.01)
-    changed = client.patch(f"/api/v1/patients/{patient['id']}", json={"preferred_name": "Maggie"},
-                           headers={**therapist.headers, "If-Match": f'W/"{patient["version"]}"'})
-    assert changed.status_code == 200, changed.text
+    marker = rename_after_marker(client, therapist, patient)
     poll = kick_off(client, admin, _since=marker.isoformat())
     everything = kick_off(client, admin)
     run_export_jobs(app.state.sessionmaker, settings.data_dir)
