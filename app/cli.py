@@ -53,8 +53,15 @@ def _existing_sessionmaker():  # type: ignore[no-untyped-def]
 
 
 def _migrate_and_bootstrap() -> None:
+    """Under the migration lock: replicas starting together create one bootstrap admin, not one each."""
     settings = get_settings()
-    migrations.upgrade(settings.sqlalchemy_url)
+    with migrations.migration_lock(settings.sqlalchemy_url):
+        migrations.upgrade(settings.sqlalchemy_url, lock=False)
+        _bootstrap_admin()
+
+
+def _bootstrap_admin() -> None:
+    settings = get_settings()
     email, password = settings.bootstrap_admin_email, settings.bootstrap_admin_password
     if not (email and password):
         return
