@@ -9,14 +9,15 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, make_url, select
 
 from app import migrate as migrations
-from app.config import get_settings
+from app.config import MissingSecretKey, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.kit import audit
 from app.kit.actor import SYSTEM_ACTOR
 from app.kit.errors import DomainError
+from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.user import User
 from app.users import service as users
@@ -27,15 +28,40 @@ audit_cli = typer.Typer(help="Audit trail tools.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
 
 
-def _sessionmaker():  # type: ignore[no-untyped-def]
+def _sessionmaker(*, create_key: bool = True):  # type: ignore[no-untyped-def]
     settings = get_settings()
     engine = make_engine(settings.sqlalchemy_url)
-    return make_sessionmaker(engine, audit_key=audit.audit_key_from_secret(settings.resolved_secret_key()))
+    key = settings.resolved_secret_key(create=create_key)
+    return make_sessionmaker(engine, audit_key=audit.audit_key_from_secret(key))
+
+
+def _existing_sessionmaker():  # type: ignore[no-untyped-def]
+    """For commands that work on what exists (audit verify, export): run in the wrong directory, they say so
+    instead of creating an empty SQLite database or a new secret key there."""
+    settings = get_settings()
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(str(url.database)).is_file():
+        typer.echo(f"No database at {Path(str(url.database)).resolve()}: run this where the server runs, or set "
+                   "IMS_DATA_DIR or IMS_DATABASE_URL", err=True)
+        raise typer.Exit(2)
+    try:
+        return _sessionmaker(create_key=False)
+    except MissingSecretKey as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
 
 
 def _migrate_and_bootstrap() -> None:
+    """Under the migration lock: replicas starting together create one bootstrap admin, not one each."""
     settings = get_settings()
-    migrations.upgrade(settings.sqlalchemy_url)
+    with migrations.migration_lock(settings.sqlalchemy_url):
+        migrations.upgrade(settings.sqlalchemy_url, lock=False)
+        _bootstrap_admin()
+
+
+def _bootstrap_admin() -> None:
+    settings = get_settings()
     email, password = settings.bootstrap_admin_email, settings.bootstrap_admin_password
     if not (email and password):
         return
@@ -127,7 +153,7 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
     if format not in ("ndjson", "csv"):
         typer.echo("--format must be ndjson or csv", err=True)
         raise typer.Exit(2)
-    factory = _sessionmaker()
+    factory = _existing_sessionmaker()
     out.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     path = (out / f"imschart-{format}-{stamp}.zip").resolve()
@@ -167,20 +193,32 @@ def import_archive_command(file: Annotated[Path, typer.Argument(exists=True, dir
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Check the audit trail's hash chains; exit 1 if any entry was altered or removed."""
-    settings = get_settings()
-    key = audit.audit_key_from_secret(settings.resolved_secret_key())
-    problems = 0
-    with _sessionmaker()() as session:
-        for problem in audit.verify(session, key):
-            problems += 1
-            typer.echo(f"chain {problem.chain} seq {problem.seq}: {problem.message}", err=True)
+    """Check the audit trail's hash chains; exit 1 if any entry was altered or removed, 2 if it cannot be
+    checked (no database, no key, or not the key the trail was written with). Changes nothing."""
+    factory = _existing_sessionmaker()
+    key: bytes = factory.kw["info"]["audit_key"]
+    try:
+        with factory() as session:
+            wrong_key = audit.written_with_another_key(session, key)
+        if wrong_key:
+            typer.echo(f"Audit trail NOT checked: {wrong_key}", err=True)
+            raise typer.Exit(2)
+        problems = altered = 0
+        with factory() as session:
+            for problem in audit.verify(session, key):
+                problems += 1
+                altered += "altered" in problem.message
+                typer.echo(f"chain {problem.chain} seq {problem.seq}: {problem.message}", err=True)
+            entries = session.scalar(select(func.count()).select_from(AuditEvent)) if altered else 0
+    finally:
+        factory.kw["bind"].dispose()
     if problems:
+        if altered and altered == entries:
+            typer.echo("Every entry reads as altered: is IMS_SECRET_KEY the key the trail was written with?",
+                       err=True)
         typer.echo(f"Audit trail FAILED verification: {problems} problem(s)", err=True)
         raise typer.Exit(1)
     typer.echo("Audit trail verified: every chain is intact.")
-
-
 
 
 def main() -> None:

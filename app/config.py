@@ -66,11 +66,19 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'imschart.db').as_posix()}"
 
-    def resolved_secret_key(self) -> str:
-        """The configured key, or in development one generated once and kept in the data directory."""
+    def resolved_secret_key(self, *, create: bool = True) -> str:
+        """The configured key, or in development one generated once and kept in the data directory.
+
+        `create=False` is for commands that check or read what exists (`audit verify`, `export`): run in the
+        wrong directory they must say the key is missing, not make up a new one there.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = self.data_dir / "secret_key"
+        if not path.exists() and not create:
+            raise MissingSecretKey(f"No secret key: IMS_SECRET_KEY is not set and there is no {path.resolve()}. "
+                                   "Run this where the server runs, or set IMS_SECRET_KEY (or IMS_DATA_DIR) "
+                                   "to the key the server uses")
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             _create_key_file(path)
@@ -78,6 +86,10 @@ class Settings(BaseSettings):
         if not key:
             raise RuntimeError(f"{path} is empty: set IMS_SECRET_KEY, or delete the file to generate a new key")
         return key
+
+
+class MissingSecretKey(RuntimeError):
+    """A read-only command found no key to use (and must not generate one)."""
 
 
 def _create_key_file(path: Path) -> None:

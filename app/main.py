@@ -33,7 +33,7 @@ from app.integrations.changes import router as changes_router
 from app.integrations.clients import router as api_clients_router
 from app.integrations.delivery import run_forever
 from app.integrations.webhooks import router as webhooks_router
-from app.kit import openapi
+from app.kit import docs, openapi
 from app.kit.audit import audit_key_from_secret
 from app.kit.errors import install_error_handlers
 from app.kit.idempotency import IdempotencyMiddleware
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=_lifespan,
+        docs_url=None, redoc_url=None,  # app.kit.docs serves /docs from installed files, not a CDN
         title="IMS Chart API",
         version="1.0.0",
         summary="Treatment records for Gunn IMS (intramuscular stimulation) clinics",
@@ -99,4 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router)
     openapi.install(app, reachable_by_api_key=reachable_by_api_key)
+    docs.install(app)
     return app

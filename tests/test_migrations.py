@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from app import migrate
 from app.models import Base
 from app.models.audit import AUDIT_CHAINS
 
-ROOT = Path(__file__).resolve().parent.parent
 GENESIS = "0" * 64
 
 
@@ -104,19 +102,3 @@ def test_migrations_ship_inside_the_package():
     assert len(scripts.get_heads()) == 1 and len(scripts.get_bases()) == 1
     assert revisions[0].revision == migrate.head_revision("sqlite://")
 
-
-def test_every_package_is_listed_for_installation():
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    listed = set(config["packages"])
-    # Any folder holding Python code is a package that must ship, with or without an __init__.py.
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("*.py")
-             if "__pycache__" not in p.parts}
-    assert found - listed == set(), "add these packages to [tool.setuptools] packages"
-    assert {"app.migrations", "app.migrations.versions"} <= listed
-    assert config["package-dir"]["app.migrations"] == "migrations"
-    assert config["package-dir"]["app.migrations.versions"] == "migrations/versions"
-    assert "script.py.mako" in config["package-data"]["app.migrations"]
-    for package in listed:  # and nothing listed that does not exist
-        folder = next((ROOT / d for p, d in sorted(config["package-dir"].items(), key=lambda i: -len(i[0]))
-                       if package == p), ROOT / package.replace(".", "/"))
-        assert (folder / "__init__.py").is_file(), package

@@ -35,6 +35,11 @@ def audit_key_from_secret(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"imschart-audit-chain-v1", hashlib.sha256).digest()
 
 
+def key_fingerprint(key: bytes) -> str:
+    """Names the key without revealing it: stored on the chain heads, compared by `audit verify`."""
+    return hmac.new(key, b"imschart-audit-key-fingerprint-v1", hashlib.sha256).hexdigest()
+
+
 def record(session: Session, actor: Actor | None, action: str, *, resource_type: str | None = None,
            resource_id: Any = None, patient_id: uuid.UUID | None = None, resource_version: int | None = None,
            outcome: str = "success", detail: dict[str, Any] | None = None,
@@ -108,6 +113,7 @@ def _write_pending(session: Session) -> None:
         head.seq, head.hash = row.seq, row.hash
         session.add(row)
     head.signature = head_signature(key, chain, head.seq, head.hash)
+    head.key_fingerprint = key_fingerprint(key)
     session.flush()
 
 
@@ -122,6 +128,28 @@ class ChainProblem:
     chain: int
     seq: int | None
     message: str
+
+
+def written_with_another_key(session: Session, key: bytes) -> str | None:
+    """Why this key cannot check the trail, or None when it is (or may be) the key the trail was written with.
+
+    The fingerprints on the chain heads say which key wrote them. Heads can be edited, so a mismatch counts
+    only when this key also fails to reproduce the last entry of every chain; otherwise the key is right
+    and `verify` reports whatever was edited.
+    """
+    mine = key_fingerprint(key)
+    heads = [h for h in session.scalars(select(AuditChainHead)) if h.seq > 0]
+    recorded = {h.key_fingerprint for h in heads if h.key_fingerprint}
+    if not recorded or mine in recorded:
+        return None
+    for head in heads:
+        last = session.scalar(select(AuditEvent).where(AuditEvent.chain == head.chain, AuditEvent.seq == head.seq))
+        if last is not None and hmac.compare_digest(entry_hash(key, last), last.hash):
+            return None
+    theirs = ", ".join(sorted(f[:12] for f in recorded))
+    return (f"this is not the key the audit trail was written with (the trail's key has fingerprint {theirs}, "
+            f"this key {mine[:12]}): set IMS_SECRET_KEY, or IMS_DATA_DIR to the data directory, of the server "
+            "that wrote it. (If this is certainly that key, someone has edited the chain heads.)")
 
 
 def verify(session: Session, key: bytes) -> Iterator[ChainProblem]:

@@ -17,6 +17,7 @@ from app.models.patient import Counter, Patient
 from app.models.reference import ReferenceCondition, ReferenceLevel, ReferenceMuscle
 from app.models.treatment import Consent, OutcomeAdministration, Screening, Treatment
 from app.models.user import AuthToken, LoginAttempt, User
+from app.models.worker import WorkerHeartbeat
 
 __all__ = [
                                     "ApiClient",
@@ -45,4 +46,5 @@ __all__ = [
                                     "User",
                                     "WebhookDelivery",
                                     "WebhookSubscription",
+                                    "WorkerHeartbeat",
 ]

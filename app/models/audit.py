@@ -59,3 +59,6 @@ class AuditChainHead(Base):
     # Keyed over (chain, seq, hash): without the secret key nobody can rewrite a head to hide entries
     # removed from the end of its chain.
     signature: Mapped[str | None] = mapped_column(String(64))
+    # Which secret key the chain is written with (a keyed digest, not the key): `audit verify` run with
+    # another key says so, instead of reporting every entry as altered.
+    key_fingerprint: Mapped[str | None] = mapped_column(String(64))
