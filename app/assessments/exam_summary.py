@@ -64,3 +64,31 @@ def annotate(content: ExamFields, row: Callable[[str, SideName], Any], involved:
         "positive_neural_tension": [f"{t.test} {t.side}" for t in content.neural_tension if t.result == "positive"],
         "neuropathic_screen": NeuropathicResult(score=dn4.score or 0, positive=bool(dn4.positive)) if dn4 else None,
     }
+
+
+def exam_lines(content: ExamFields) -> list[str]:
+    """The exam detail as short lines of text, for the printed chart."""
+    lines = []
+    if content.neuro_screen:
+        lines.append("Neuro screen: " + "; ".join(
+            f"{s.level} {s.side}: " + ", ".join(x for x in (
+                f"reflex {s.reflex}" if s.reflex else "", f"MRC {s.strength_mrc}/5" if s.strength_mrc is not None
+                else "", f"light touch {s.light_touch}" if s.light_touch else "",
+                f"pin prick {s.pin_prick}" if s.pin_prick else "") if x) for s in content.neuro_screen))
+    if content.neural_tension:
+        lines.append("Neural tension: " + "; ".join(
+            f"{t.test} {t.side} {t.result}" + (f" at {t.angle_deg:g} deg" if t.angle_deg is not None else "")
+            for t in content.neural_tension))
+    if content.spondylosis:
+        lines.append("Spondylosis: " + "; ".join(
+            f"{s.segment} {s.side} ({s.source}): {', '.join(s.signs()) or 'no signs'}" for s in content.spondylosis))
+    if content.trophic_signs or content.skin_temperature:
+        lines.append("Trophic/autonomic: " + "; ".join(
+            [f"{t.sign.replace('_', ' ')} {' '.join(x for x in (t.dermatome, t.region) if x)} {t.side}"
+             + (f" (matchstick {t.matchstick_test})" if t.matchstick_test else "") for t in content.trophic_signs]
+            + [f"skin {s.finding} {' '.join(x for x in (s.dermatome, s.region) if x)} {s.side}"
+               for s in content.skin_temperature]))
+    if content.neuropathic_screen is not None:
+        dn4 = content.neuropathic_screen
+        lines.append(f"DN4 {dn4.score}/10 ({'positive' if dn4.positive else 'negative'})")
+    return lines

@@ -8,7 +8,7 @@ and the soreness the patient reports from the previous session. All optional: ol
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy.orm import Session
@@ -146,3 +146,22 @@ def retest_warnings(content: TreatmentContent) -> list[tuple[str, str]]:
     needled = {(n.muscle, n.side) for n in content.needles}
     return [(f"muscle_retests[{i}].muscle", f"{r.muscle} {r.side} was retested but not needled in this session")
             for i, r in enumerate(content.muscle_retests) if (r.muscle, r.side) not in needled]
+
+
+def response_lines(content: dict[str, Any]) -> list[str]:
+    """Retests and reported soreness as short lines of text, for the printed chart."""
+    lines = []
+    for r in content.get("muscle_retests") or []:
+        parts = [f"{label} {r[a]:g} -> {r[b]:g}" for label, a, b in (
+            (r.get("movement") or "ROM", "rom_before_deg", "rom_after_deg"),
+            ("tenderness", "tenderness_before", "tenderness_after"),
+            ("algometry", "algometry_before_kg_cm2", "algometry_after_kg_cm2")) if r.get(a) is not None]
+        lines.append(f"Retest {r['muscle'].replace('_', ' ')} {r['side']}: " + "; ".join(parts))
+    soreness = content.get("soreness_since_last_visit")
+    if soreness:
+        detail = ", ".join(x for x in (f"{soreness['nprs']}/10" if soreness.get("nprs") is not None else "",
+                                       f"{soreness['duration_hours']:g} h" if soreness.get("duration_hours") else "")
+                           if x)
+        lines.append("Soreness since last visit: " + ("yes" if soreness["present"] else "none")
+                     + (f" ({detail})" if detail else ""))
+    return lines

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.assessments.helpers import assessment_body
+from tests.assessments.test_gunn_exam import exam
 from tests.treatments.helpers import needle, ready_patient, record_session, six_needles
 
 RETEST = {"muscle": "gluteus_medius", "side": "left", "movement": "hip internal rotation", "rom_before_deg": 20,
@@ -139,3 +141,23 @@ def test_sessions_without_responses_stay_valid(client, staff):
     body = response.json()
     assert body["muscle_retests"] == [] and body["soreness_since_last_visit"] is None
     assert body["needles"][0]["response_details"] is None
+
+
+def test_the_printed_chart_shows_retests_soreness_and_the_exam_detail(client, staff):
+    import io
+
+    from pypdf import PdfReader
+
+    therapist = staff("therapist")
+    patient, episode, _, second = first_and_second_visit(client, therapist)
+    assert client.post(f"/api/v1/treatments/{second.json()['id']}/sign", headers=therapist.headers).status_code == 200
+    a = client.post(f"/api/v1/patients/{patient['id']}/assessments", json=assessment_body(episode["id"], **exam()),
+                    headers=therapist.headers).json()
+    assert client.post(f"/api/v1/assessments/{a['id']}/sign", headers=therapist.headers).status_code == 200
+    pdf = client.get(f"/api/v1/patients/{patient['id']}/export", params={"format": "pdf"}, headers=therapist.headers)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    text = " ".join(text.split())
+    assert "Retest gluteus medius left: hip internal rotation 20 -> 35; tenderness 7 -> 3" in text
+    assert "Soreness since last visit: yes (4/10, 36 h)" in text
+    assert "DN4 4/10 (positive)" in text and "Spondylosis: L4-L5 left (imaging)" in text
+    assert "L5 left: reflex normal, MRC 4/5, light touch reduced, pin prick normal" in text
