@@ -111,8 +111,8 @@ def amend_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUI
             responses=problem_responses(401, 403, 404))
 def assessment_history(session: SessionDep, actor: Reader, assessment_id: uuid.UUID) -> list[RevisionOut]:
     assessment = service.read(session, actor, assessment_id, action="read_history")
-    revisions = clinical_record.history(session, service.RECORD_TYPE, assessment.id)
-    return [RevisionOut.model_validate(r) for r in revisions]
+    revisions = clinical_record.history_with_changes(session, service.RECORD_TYPE, assessment.id)
+    return [RevisionOut.model_validate(r).model_copy(update={"changed": changed}) for r, changed in revisions]
 
 
 @router.get("/assessments/{assessment_id}/history/{revision}", response_model=RevisionDetail,

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.assessments.gunn_exam import ExamFields, ExamUpdate
+
 Side = Literal["left", "right", "bilateral"]
 Severity = Annotated[int, Field(ge=0, le=3, description="0 none - 3 marked (clinic convention; optional)")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -105,7 +107,7 @@ class Subjective(BaseModel):
     red_flags: RedFlags = Field(default_factory=RedFlags)
 
 
-class _ContentFields(BaseModel):
+class _ContentFields(ExamFields):  # ExamFields: trophic signs, neuro screen, spondylosis, DN4 (gunn_exam.py)
     model_config = _STRICT
     subjective: Subjective = Field(default_factory=Subjective)
     imaging_notes: LongNote | None = Field(None, description="Spondylosis signs and imaging findings")
@@ -124,7 +126,7 @@ class AssessmentCreate(_ContentFields):
     assessed_at: AwareDatetime | None = Field(None, description="Defaults to now")
 
 
-class AssessmentUpdate(BaseModel):
+class AssessmentUpdate(ExamUpdate):
     """PATCH of a draft, and the `changes` of an amendment: only the fields sent change."""
 
     model_config = _STRICT
@@ -176,6 +178,8 @@ class RevisionOut(BaseModel):
     created_at: datetime
     reason: str | None
     content_hash: str
+    changed: list[str] = Field(default_factory=list, description=(
+        "Fields this amendment changed against the previous revision, e.g. neuro_screen[0].strength_mrc"))
 
 
 class RevisionDetail(RevisionOut):

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.assessments.gunn_exam import EXAM_LISTS
 from app.assessments.schemas import (
     AmendmentCreate,
     AssessmentContent,
@@ -127,7 +128,7 @@ def list_for_patient(session: Session, actor: Actor, patient: Patient, params: P
 
 
 def _merged(session: Session, assessment: Assessment, changes: AssessmentUpdate, prefix: str) -> AssessmentContent:
-    required = ("assessed_at", "subjective", "findings", "impression")
+    required = ("assessed_at", "subjective", "findings", "impression", *EXAM_LISTS)
     return _checked(session, clinical_record.merge_changes(assessment.content, changes, required, prefix), prefix)
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.assessments.exam_summary import NeuropathicResult, SpondylosisLink, annotate
 from app.assessments.schemas import AssessmentContent
 from app.reference.catalog import Catalog
 
@@ -39,6 +40,9 @@ class LevelSideSummary(BaseModel):
     paraspinal_shortening: bool = False
     paraspinal_tenderness: bool = False
     in_impression: bool = False
+    # Gunn exam detail (exam_summary.py): deficits of the neuro screen; segments whose spondylosis involves it
+    neuro_deficits: list[str] = Field(default_factory=list)
+    spondylosis: list[str] = Field(default_factory=list)
 
 
 class NeedlingTarget(BaseModel):
@@ -55,6 +59,9 @@ class SegmentalSummary(BaseModel):
     involved: list[dict[str, str]]
     levels: list[LevelSideSummary]
     suggested_targets: list[NeedlingTarget]
+    spondylosis: list[SpondylosisLink] = Field(default_factory=list)
+    positive_neural_tension: list[str] = Field(default_factory=list)
+    neuropathic_screen: NeuropathicResult | None = None
 
 
 def _sides(side: str) -> tuple[Literal["left", "right"], ...]:
@@ -80,6 +87,7 @@ def summarise(cat: Catalog, content: AssessmentContent, assessment_id: str) -> S
             r.skin_changes_present = bool(r.skin_changes)
             r.paraspinal_shortening |= finding.paraspinal_shortening
             r.paraspinal_tenderness |= finding.paraspinal_tenderness
+    exam = annotate(content, row, involved)
     for level_code, side_name in involved:
         row(level_code, side_name).in_impression = True  # type: ignore[arg-type]
 
@@ -89,12 +97,13 @@ def summarise(cat: Catalog, content: AssessmentContent, assessment_id: str) -> S
         involved=[{"level": lv, "side": sd} for lv, sd in sorted(involved, key=lambda k: (cat.ordinal(k[0]), k[1]))],
         levels=[r for r in ordered if _has_sign(r) or r.in_impression],
         suggested_targets=_targets(cat, content, involved),
+        **exam,
     )
 
 
 def _has_sign(r: LevelSideSummary) -> bool:
     return bool(r.muscle_shortening.count or r.tender_points.count or r.skin_changes_present
-                or r.paraspinal_shortening or r.paraspinal_tenderness)
+                or r.paraspinal_shortening or r.paraspinal_tenderness or r.neuro_deficits or r.spondylosis)
 
 
 def _targets(cat: Catalog, content: AssessmentContent, involved: set[tuple[str, str]]) -> list[NeedlingTarget]:

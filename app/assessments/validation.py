@@ -4,6 +4,7 @@ know better than the table."""
 
 from __future__ import annotations
 
+from app.assessments.exam_validation import check_exam
 from app.assessments.schemas import AssessmentContent, ContentWarning
 from app.kit.errors import FieldError, Unprocessable
 from app.reference.catalog import Catalog
@@ -69,6 +70,9 @@ def check_content(cat: Catalog, content: AssessmentContent, prefix: str = "") ->
                 f"{segment.level} {segment.side} overlaps {earlier[0][0]} {earlier[0][1]} at "
                 f"impression[{earlier[1]}]")))
         segments.setdefault(key, k)
+    exam_errors, exam_warnings = check_exam(cat, content, content.impression, prefix)  # Gunn exam detail
+    errors += exam_errors
+    warnings += exam_warnings
     if errors:
         raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
     return warnings

@@ -17,6 +17,7 @@ from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from app.assessments.exam_summary import exam_lines
 from app.assessments.schemas import AssessmentContent
 from app.assessments.summary import SegmentalSummary, summarise
 from app.fhir.compartment import PatientRecord
@@ -24,6 +25,7 @@ from app.models.clinic import Clinic
 from app.models.clinical import ClinicalRevision
 from app.outcomes.service import build_progress
 from app.reference.catalog import Catalog
+from app.treatments.responses import response_lines
 
 STYLES = getSampleStyleSheet()
 H1, H2, BODY, SMALL = STYLES["Title"], STYLES["Heading2"], STYLES["BodyText"], STYLES["Italic"]
@@ -136,6 +138,7 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog) -> bytes:
         story.append(_p("Impression: " + ", ".join(f"{s.level} {s.side}" for s in content.impression)))
         if content.plan:
             story.append(_p(f"Plan: {content.plan}"))
+        story += [_p(line) for line in exam_lines(content)]  # neuro screen, spondylosis, DN4 ...
         story.append(_map(cat, summarise(cat, content, str(a.id))))
         story += _stamp(revisions.get(a.id, []), names)
     for t in record.treatments:
@@ -152,6 +155,7 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog) -> bytes:
                             f"tolerance {c.get('tolerance')}")]
         for ae in c.get("adverse_events", []):
             story.append(_p(f"Adverse event: {ae['kind']} ({ae['severity']}) - {ae.get('action_taken') or ''}"))
+        story += [_p(line) for line in response_lines(c)]  # retests, soreness since the last visit
         story += _stamp(revisions.get(t.id, []), names)
     chart = _progress(record)
     if chart is not None:

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.clinic import service as clinic_service
-from app.fhir import mapping
+from app.fhir import exam, mapping
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Screening, Treatment
@@ -95,12 +95,14 @@ def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Reso
     for a in record.assessments:
         out.append(mapping.encounter([_assessment_part(a), *map(_treatment_part, joined.get(a.id, []))]))
         out += mapping.finding_observations(a, cat)
+        out += exam.exam_observations(a)
     for t in record.treatments:
         visit = record.visit_of.get(t.id)
         if visit is None:  # a visit of its own
             out.append(mapping.encounter([_treatment_part(t)]))
         out.append(mapping.procedure(t, cat, episodes.get(t.episode_id), visit))
         out += mapping.pain_observations(t, visit)
+        out += exam.response_observations(t, visit)
     out += [mapping.outcome_observation(o) for o in record.outcomes]
     out += [mapping.consent(x) for x in record.consents]
     for r in record.revisions:

@@ -194,3 +194,37 @@ def merge_changes(current: dict[str, Any], changes: BaseModel, required: tuple[s
             raise field_error(prefix + name, "may not be null")
         merged[name] = changes.model_dump(mode="json", include={name})[name]
     return merged
+
+
+def changed_paths(before: Any, after: Any, path: str = "", limit: int = 200) -> list[str]:
+    """The fields an amendment changed, as paths (`neuro_screen[0].strength_mrc`). A field absent on one
+    side and empty (null, [] or {}) on the other is unchanged: fields added to the schema later are not
+    reported as changes of old notes."""
+    out: list[str] = []
+    _diff(before, after, path, out, limit)
+    return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+def _diff(before: Any, after: Any, path: str, out: list[str], limit: int) -> None:
+    if len(out) >= limit or before == after or (_empty(before) and _empty(after)):
+        return
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            _diff(before.get(key), after.get(key), f"{path}.{key}" if path else key, out, limit)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (old, new) in enumerate(zip(before, after, strict=True)):
+            _diff(old, new, f"{path}[{i}]", out, limit)
+    else:
+        out.append(path or "content")
+
+
+def history_with_changes(session: Session, record_type: str, record_id: uuid.UUID
+                         ) -> list[tuple[ClinicalRevision, list[str]]]:
+    """Every revision with what it changed against the one before (the original changes nothing)."""
+    revisions = history(session, record_type, record_id)
+    return [(r, changed_paths(revisions[i - 1].content, r.content) if i else [])
+            for i, r in enumerate(revisions)]

@@ -1,26 +1,23 @@
 """The instruments and their published scoring rules. Clients send item responses, never totals.
 
-Kept in code rather than a table: an instrument is its scoring rule. Sources: ODI 2.1a (Fairbank &
-Pynsent 2000), NDI (Vernon & Mior 1991), QuickDASH (IWH 2006), PRTEE user manual (MacDermid 2007),
-SPADI (Roach 1991; Breckenridge & McAuley 2011), LEFS (Binkley 1999), HIT-6 (QualityMetric), RMDQ
-(Roland & Morris 1983), PSFS (Stratford 1995). MCIDs as in the clinic's reference sheet.
+Kept in code rather than a table: an instrument is its scoring rule. Each instrument names the source of
+its scoring rule (`scoring_source`) and of its MCID (`mcid_source`); the catalogue served by the API
+carries both, and docs/instrument-sources.md explains each choice (SPADI's /130 total, HIT-6's
+tension-type MCID, RMDQ's consensus MCID, VISA-A's item 8).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-Answer = int | float | bool | str | None
+from app.outcomes import visa_a
+from app.outcomes.answers import Answer, ScoringError
+from app.outcomes.sources import SOURCES
 
-
-class ScoringError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
+__all__ = ["INSTRUMENTS", "Answer", "Instrument", "ScoringError", "improvement"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,12 @@ class Instrument:
     item_labels: tuple[str, ...] = ()
     subscales: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> [start, end) item indices
     scorer: Callable[[Instrument, list[float | None]], tuple[float, dict[str, float]]] | None = None
+    scoring_rule: str = ""
+    scoring_source: str = ""
+    mcid_source: str = ""
+    # items whose scale differs from `answer`/`item_range` (VISA-A items 7 and 8): index -> parser, description
+    item_parsers: dict[int, Callable[[str, Answer], float]] = field(default_factory=dict)
+    item_scales: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def score(self, responses: Sequence[Answer]) -> tuple[float, dict[str, float], list[Any]]:
         """Validate the responses; return (score, subscores, normalised responses)."""
@@ -59,6 +62,10 @@ class Instrument:
         where = f"responses[{i}]"
         if raw is None:
             return None
+        if i in self.item_parsers:
+            return self.item_parsers[i](where, raw)
+        if isinstance(raw, dict):
+            raise ScoringError(where, "answer with a single value, not an object")
         if self.answer == "yes_no":
             if isinstance(raw, bool):
                 return 1.0 if raw else 0.0
@@ -87,7 +94,9 @@ class Instrument:
                               for a, b in [b_a]} or None,
                 "better": self.better, "mcid": self.mcid,
                 "score_range": {"min": self.score_range[0], "max": self.score_range[1]},
-                "max_missing": self.max_missing}
+                "max_missing": self.max_missing, "scoring_rule": self.scoring_rule,
+                "scoring_source": self.scoring_source, "mcid_source": self.mcid_source,
+                "item_scales": {str(k): v for k, v in self.item_scales.items()} or None}
 
 
 def _answered(values: list[float | None]) -> list[float]:
@@ -140,6 +149,8 @@ def _prtee(inst: Instrument, values: list[float | None]) -> tuple[float, dict[st
 
 
 def _spadi(inst: Instrument, values: list[float | None]) -> tuple[float, dict[str, float]]:
+    """Roach 1991 scoring sheet: total = all items / 130 x 100 (not the mean of the two subscales), each
+    divided by the possible score of the items actually answered."""
     sub = {}
     for name, (a, b) in inst.subscales.items():
         answered = _answered(values[a:b])
@@ -155,14 +166,14 @@ ODI_SECTIONS = ("pain intensity", "personal care", "lifting", "walking", "sittin
 NDI_SECTIONS = ("pain intensity", "personal care", "lifting", "reading", "headaches", "concentration", "work",
                 "driving", "sleeping", "recreation")
 
-INSTRUMENTS: dict[str, Instrument] = {i.code: i for i in (
+_INSTRUMENTS: tuple[Instrument, ...] = (
     Instrument("nprs", "Numeric Pain Rating Scale", "all", (1, 1), "lower", 2, (0, 10), 0, item_range=(0, 10),
                scorer=_single),
     Instrument("psfs", "Patient-Specific Functional Scale", "all", (3, 5), "higher", 2, (0, 10), 0,
                item_range=(0, 10), scorer=_mean),
     Instrument("odi", "Oswestry Disability Index", "low back pain, sciatica", (10, 10), "lower", 10, (0, 100), 1,
                item_range=(0, 5), item_labels=ODI_SECTIONS, scorer=_percent_of_answered(5)),
-    Instrument("rmdq", "Roland-Morris Disability Questionnaire", "low back pain", (24, 24), "lower", 3, (0, 24), 0,
+    Instrument("rmdq", "Roland-Morris Disability Questionnaire", "low back pain", (24, 24), "lower", 5, (0, 24), 0,
                answer="yes_no", scorer=_sum),
     Instrument("ndi", "Neck Disability Index", "neck pain, whiplash, headache", (10, 10), "lower", 7.5, (0, 50), 1,
                item_range=(0, 5), item_labels=NDI_SECTIONS, scorer=_ndi),
@@ -174,9 +185,15 @@ INSTRUMENTS: dict[str, Instrument] = {i.code: i for i in (
                item_range=(0, 10), subscales={"pain": (0, 5), "disability": (5, 13)}, scorer=_spadi),
     Instrument("lefs", "Lower Extremity Functional Scale", "plantar fasciitis, Achilles, knee and hip OA", (20, 20),
                "higher", 9, (0, 80), 0, item_range=(0, 4), scorer=_sum),
-    Instrument("hit6", "Headache Impact Test (HIT-6)", "headache", (6, 6), "lower", 6, (36, 78), 0, answer="choice",
+    Instrument("hit6", "Headache Impact Test (HIT-6)", "headache", (6, 6), "lower", 8, (36, 78), 0, answer="choice",
                choices={"never": 6, "rarely": 8, "sometimes": 10, "very_often": 11, "always": 13}, scorer=_sum),
-)}
+    Instrument("visa_a", "Victorian Institute of Sport Assessment - Achilles (VISA-A)", "Achilles tendinopathy",
+               (8, 8), "higher", 6.5, (0, 100), 0, item_range=(0, 10), item_labels=visa_a.ITEM_LABELS,
+               item_parsers={6: visa_a.item7, 7: visa_a.item8}, item_scales=visa_a.item_scales(), scorer=_sum),
+)
+INSTRUMENTS: dict[str, Instrument] = {
+    i.code: replace(i, scoring_rule=SOURCES[i.code]["scoring_rule"], scoring_source=SOURCES[i.code]["scoring_source"],
+                    mcid_source=SOURCES[i.code]["mcid_source"]) for i in _INSTRUMENTS}
 
 
 def improvement(instrument: Instrument, baseline: float, latest: float) -> float:

@@ -6,14 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-Answer = int | float | bool | str | None
+Answer = int | float | bool | str | dict[str, Any] | None
 
 
 class OutcomeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     instrument: Annotated[str, StringConstraints(to_lower=True, max_length=20)] = Field(examples=["odi"])
-    responses: list[Answer] = Field(max_length=50, description="One entry per item in order; null = unanswered")
+    responses: list[Answer] = Field(max_length=50, description=(
+        "One entry per item in order; null = unanswered. VISA-A item 8 is an object naming its one branch: "
+        '{"branch": "A"|"B"|"C", "minutes": "nil"|"1-10"|"11-20"|"21-30"|">30"}'))
     labels: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         None, max_length=5, description="PSFS: the patient-named activities, one per response")
     administered_at: AwareDatetime | None = Field(None, description="Defaults to now")
@@ -50,6 +52,11 @@ class InstrumentOut(BaseModel):
     mcid: float
     score_range: dict[str, float]
     max_missing: int
+    scoring_rule: str = Field(description="How the score is computed from the items")
+    scoring_source: str = Field(description="The published source of the scoring rule")
+    mcid_source: str = Field(description="The published source of the MCID")
+    item_scales: dict[str, dict[str, Any]] | None = Field(
+        None, description="Items (by 0-based index) whose scale differs from `answer`/`item_range`")
 
 
 class PainPoint(BaseModel):

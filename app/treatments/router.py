@@ -124,7 +124,8 @@ def amend_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID,
             responses=problem_responses(401, 403, 404))
 def treatment_history(session: SessionDep, actor: Reader, treatment_id: uuid.UUID) -> list[RevisionOut]:
     treatment = service.read(session, actor, treatment_id, action="read_history")
-    return [RevisionOut.model_validate(r) for r in clinical_record.history(session, service.RECORD_TYPE, treatment.id)]
+    revisions = clinical_record.history_with_changes(session, service.RECORD_TYPE, treatment.id)
+    return [RevisionOut.model_validate(r).model_copy(update={"changed": changed}) for r, changed in revisions]
 
 
 @router.get("/treatments/{treatment_id}/history/{revision}", response_model=TreatmentRevisionDetail,

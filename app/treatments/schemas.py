@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.assessments.schemas import Code, ContentWarning, LevelCode, LongNote, Note
+from app.treatments.responses import NeedleResponse, ResponseFields, ResponseUpdate
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -41,6 +42,7 @@ class Needle(BaseModel):
     depth_mm: float | None = Field(None, gt=0, le=150)
     technique: Short | None = None
     responses: list[Response] = Field(default_factory=list)
+    response_details: NeedleResponse | None = None  # grasp release, fibrotic resistance, flare, retention
     e_stim: EStim | None = None
     notes: Note | None = None
 
@@ -54,7 +56,7 @@ class AdverseEvent(BaseModel):
     notes: Note | None = None
 
 
-class _ContentFields(BaseModel):
+class _ContentFields(ResponseFields):  # ResponseFields: per-muscle retests, soreness since the last visit
     model_config = _STRICT
     ended_at: AwareDatetime | None = None
     position: Short | None = Field(None, examples=["prone"])
@@ -83,7 +85,7 @@ class TreatmentCreate(_ContentFields):
     started_at: AwareDatetime | None = Field(None, description="Defaults to now")
 
 
-class TreatmentUpdate(BaseModel):
+class TreatmentUpdate(ResponseUpdate):
     """PATCH of a draft and the `changes` of an amendment: only the fields sent change."""
 
     model_config = _STRICT

@@ -23,7 +23,7 @@ from app.models.patient import Patient
 from app.models.treatment import Treatment
 from app.models.user import User
 from app.reference.service import catalog
-from app.treatments import safety
+from app.treatments import responses, safety
 from app.treatments.safety import SafetyContext
 from app.treatments.schemas import TreatmentAmendment, TreatmentContent, TreatmentCreate, TreatmentOut, TreatmentUpdate
 
@@ -55,6 +55,7 @@ def to_out(session: Session, treatment: Treatment, ctx: SafetyContext | None = N
     cat = catalog(session)
     ctx = ctx or SafetyContext.load(session, treatment.patient_id)
     warnings = safety.check_needles(cat, content)
+    warnings += [ContentWarning(field=f, message=m) for f, m in responses.retest_warnings(content)]
     try:
         warnings += safety.gate(ctx, cat, content, need_ims_consent=False)
     except Conflict as exc:  # e.g. consent withdrawn since: show it, the record itself stands
@@ -83,6 +84,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
     values = data.model_dump(exclude={"episode_id", "assessment_id"})
     values["started_at"] = data.started_at or utcnow()
     content = _checked(session, values)
+    responses.check(session, catalog(session), content, patient.id, None)
     safety.gate(SafetyContext.load(session, patient.id), catalog(session), content, need_ims_consent=True)
     treatment = Treatment(patient_id=patient.id, episode_id=episode.id, assessment_id=data.assessment_id,
                           author_id=author_id, status="draft", started_at=content.started_at,
@@ -171,8 +173,10 @@ def _require_needler(session: Session, actor: Actor) -> uuid.UUID:
 
 
 def _merged(session: Session, treatment: Treatment, changes: TreatmentUpdate, prefix: str) -> TreatmentContent:
-    required = ("started_at", "needles", "adverse_events")
-    return _checked(session, clinical_record.merge_changes(treatment.content, changes, required, prefix), prefix)
+    required = ("started_at", "needles", "adverse_events", *responses.RESPONSE_LISTS)
+    content = _checked(session, clinical_record.merge_changes(treatment.content, changes, required, prefix), prefix)
+    responses.check(session, catalog(session), content, treatment.patient_id, treatment.id, prefix)
+    return content
 
 
 def _checked(session: Session, values: dict[str, Any], prefix: str = "") -> TreatmentContent:
