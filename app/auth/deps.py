@@ -15,9 +15,8 @@ from app.access import policy
 from app.auth import api_keys, tokens
 from app.auth.permissions import API_CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from app.db import SessionDep
-from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Forbidden, NotAuthenticated, TooManyRequests
+from app.kit.errors import NotAuthenticated, TooManyRequests
 from app.models.integration import ApiClient
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
