@@ -28,6 +28,7 @@ from app.fhir import compartment, mapping
 from app.fhir.router import FHIR_JSON, TYPES
 from app.kit import audit
 from app.kit.actor import Actor
+from app.kit.dates import utc_param
 from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
 from app.models.base import utcnow
 from app.models.integration import ExportJob
@@ -62,8 +63,8 @@ def _kick_off(request: Request, session: Session, actor: Actor, level: str, pref
     unknown = [t for t in wanted if t not in TYPES]
     if unknown:
         raise field_error("_type", f"unsupported resource types {unknown}; this server exports {list(TYPES)}")
-    if since is not None and since.tzinfo is None:
-        raise field_error("_since", "must be an instant with a time zone, e.g. 2026-11-01T00:00:00Z")
+    if since is not None:
+        since = utc_param("_since", since)  # an offset required; the edges of the calendar are a field error
     job = ExportJob(kind="fhir_bulk", format="ndjson", since=since, status="queued", records_done=0,
                     requested_by=actor.id, requested_by_type=actor.type,
                     request={"url": str(request.url), "types": wanted, "level": level})
