@@ -4,7 +4,8 @@
 Rules (README "Access policy" is the prose version):
 - a role or an API key's scopes must grant the route's permission (403, audited);
 - an API key never authors clinical content: every clinical write, update or state change is refused
-  whatever its scopes (a clinical entry names the clinician accountable for it).
+  whatever its scopes (a clinical entry names the clinician accountable for it);
+- an export job (clinic zip or FHIR Bulk Data) is its requester's: others get 404, admins see all, audited.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import Permission
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Forbidden
+from app.kit.errors import Forbidden, NotFound
 from app.models.clinical import Assessment, Episode
+from app.models.integration import ExportJob
 from app.models.treatment import Treatment
 
 # Path parameters that name a record of one patient's chart, and how to find that patient.
@@ -73,3 +75,19 @@ def authorize(session: Session, request: Request, actor: Actor, permission: Perm
                    "sign, discharge or withdraw them, whatever its scopes",
                    reason="api keys author no clinical content",
                    patient_id=patient_of_path(session, dict(request.path_params)))
+
+
+def require_job_access(session: Session, request: Request, actor: Actor, job: ExportJob, missing: str) -> None:
+    """An export job belongs to whoever started it. An admin may see anyone's (audited as such); anyone else
+    gets the 404 an unknown job gets (its existence is not confirmed), and the attempt is put on record."""
+    if job.requested_by == actor.id and job.requested_by_type == actor.type:
+        return
+    detail = {"method": request.method, "path": request.url.path, "requested_by": str(job.requested_by),
+              "requested_by_type": job.requested_by_type}
+    if actor.type == "user" and actor.role == "admin":
+        audit.record(session, actor, "access", resource_type="ExportJob", resource_id=job.id,
+                     detail={**detail, "reason": "administrator access to another requester's export"})
+        return
+    audit.record_failure(session, actor, "access", outcome="denied", resource_type="ExportJob", resource_id=job.id,
+                         detail={**detail, "reason": "not the requester of this export"})
+    raise NotFound(missing)
