@@ -148,7 +148,7 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
 
     The export goes on the audit trail (actor: the system) with its counts, file path and sha256."""
     from app.exports.archive import write_archive
-    from app.exports.jobs import file_sha256, manifest_counts
+    from app.exports.jobs import file_sha256, manifest_counts, private_file
 
     if format not in ("ndjson", "csv"):
         typer.echo("--format must be ndjson or csv", err=True)
@@ -159,7 +159,7 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
     path = (out / f"imschart-{format}-{stamp}.zip").resolve()
     since = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     try:
-        with path.open("wb") as fh:
+        with private_file(path) as fh:  # 0600: the archive holds every chart
             manifest = write_archive(factory.kw["bind"], fh, format, since)
         sha256 = file_sha256(path)
         total = sum(f["records"] for f in manifest["files"].values())

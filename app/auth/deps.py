@@ -11,12 +11,12 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
+from app.access import policy
 from app.auth import api_keys, tokens
 from app.auth.permissions import API_CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from app.db import SessionDep
-from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Forbidden, NotAuthenticated, TooManyRequests
+from app.kit.errors import NotAuthenticated, TooManyRequests
 from app.models.integration import ApiClient
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -73,16 +73,11 @@ def principal(state: State, session: Session, authorization: str) -> str | None:
 
 
 def Authorize(permission: Permission) -> Any:
-    """`actor: Annotated[Actor, Authorize(Permission.X)]`: 403 (and an audited denial) without it."""
+    """`actor: Annotated[Actor, Authorize(Permission.X)]`: 403 (and an audited denial) unless the access
+    policy allows it."""
 
     def check(request: Request, session: SessionDep, actor: CurrentActor) -> Actor:
-        if not actor.can(permission):
-            audit.record_failure(
-                session, actor, "access", outcome="denied",
-                detail={"method": request.method, "path": request.url.path, "permission": str(permission)},
-            )
-            who = f"role ({actor.role})" if actor.role else "API key's scopes"
-            raise Forbidden(f"Your {who} does not allow {permission}")
+        policy.authorize(session, request, actor, permission)  # the one access policy (app.access.policy)
         return actor
 
     check.required_permission = permission  # type: ignore[attr-defined]  # read by the route x role test

@@ -38,6 +38,25 @@ SKIPPED = {"reference_levels", "reference_muscles", "reference_conditions", "aut
 SECRET_COLUMNS = {"password_hash", "token_hash", "key_hash", "secret"}
 SEEDED = {"clinic", "counters", "audit_chain_heads"}  # exist after migration: replaced on import
 BATCH = 1000
+# OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a formula. Such text
+# cells are written with a leading single quote (shown as text, the quote hidden by spreadsheet programs);
+# numbers are never altered. manifest.json says so, so other software can strip the quote again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+CSV_NEUTRALISATION = {
+    "rule": "OWASP CSV injection: text cells starting with = + - @ tab or carriage return are prefixed with '",
+    "prefix": "'", "triggers": list(FORMULA_TRIGGERS),
+}
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: JSON for structures, empty for NULL, a formula-looking text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def archived_tables() -> list[Table]:
@@ -129,6 +148,7 @@ def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: da
     from app import migrate
 
     files: dict[str, Any] = {}
+    neutralised = 0
     revision = migrate.current_revision(engine)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive, snapshot(engine) as conn:
         for table in archived_tables():
@@ -143,8 +163,10 @@ def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: da
                     writer.writerow([c.key for c in exported_columns(table, fmt)])
                 for row in _rows(conn, table, since, fmt):
                     if writer:
-                        writer.writerow([json.dumps(v) if isinstance(v, dict | list) else "" if v is None else v
-                                         for v in row.values()])
+                        cells = [csv_cell(v) for v in row.values()]
+                        neutralised += sum(1 for c, v in zip(cells, row.values(), strict=True)
+                                           if isinstance(v, str) and c is not v)
+                        writer.writerow(cells)
                     else:
                         text.write(json.dumps(row, sort_keys=True, separators=(",", ":")) + "\n")
                     count += 1
@@ -159,6 +181,8 @@ def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: da
         manifest = {"archive_version": ARCHIVE_VERSION, "schema_revision": revision, "format": fmt,
                     "exported_at": utcnow().isoformat(), "since": since.isoformat() if since else None,
                     "files": files}
+        if fmt == "csv":
+            manifest["csv_formula_neutralisation"] = {**CSV_NEUTRALISATION, "cells_prefixed": neutralised}
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
 

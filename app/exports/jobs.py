@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.access import policy
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
+from app.exports import retention
 from app.exports.archive import write_archive
 from app.kit import audit
 from app.kit.actor import Actor
+from app.kit.dates import UtcInstant
 from app.kit.errors import PROBLEM_JSON, Conflict, DomainError, NotFound, Problem, problem_responses
 from app.models.base import utcnow
 from app.models.integration import ApiClient, ExportJob
@@ -42,7 +46,7 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["ndjson", "csv"] = "ndjson"
-    since: AwareDatetime | None = None
+    since: UtcInstant | None = None
 
 
 class ExportOut(BaseModel):
@@ -51,7 +55,7 @@ class ExportOut(BaseModel):
     id: uuid.UUID
     format: str
     since: datetime | None
-    status: Literal["queued", "running", "completed", "failed", "cancelled"]
+    status: Literal["queued", "running", "completed", "failed", "cancelled", "expired"]
     current_table: str | None
     records_done: int
     created_at: datetime
@@ -59,6 +63,7 @@ class ExportOut(BaseModel):
     finished_at: datetime | None
     error: str | None
     manifest: dict[str, Any] | None
+    expires_at: datetime | None  # the archive is deleted then (IMS_EXPORT_RETENTION_HOURS after the request)
 
 
 def export_dir(request_or_settings: Any) -> Path:
@@ -69,10 +74,11 @@ def export_dir(request_or_settings: Any) -> Path:
 
 @router.post("", status_code=202, response_model=ExportOut, operation_id="startExport",
              summary="Export the whole clinic (runs in the background)", responses=problem_responses(401, 403, 422))
-def start_export(session: SessionDep, actor: Exporter, body: ExportRequest, response: Response) -> ExportOut:
+def start_export(request: Request, session: SessionDep, actor: Exporter, body: ExportRequest,
+                 response: Response) -> ExportOut:
     job = ExportJob(kind="clinic", format=body.format, since=body.since, status="queued", records_done=0,
-                    requested_by=actor.id,
-                    requested_by_type=actor.type)
+                    requested_by=actor.id, requested_by_type=actor.type,
+                    expires_at=retention.expiry(request.app.state.settings.export_retention_hours))
     session.add(job)
     session.flush()
     audit.record(session, actor, "export", resource_type="ExportJob", resource_id=job.id,
@@ -82,17 +88,20 @@ def start_export(session: SessionDep, actor: Exporter, body: ExportRequest, resp
     return ExportOut.model_validate(job)
 
 
-def _job(session: Session, job_id: uuid.UUID) -> ExportJob:
+def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) -> ExportJob:
+    """The job, if it is this actor's to see (app.access.policy: its requester, or an admin); else 404."""
     job = session.get(ExportJob, job_id)
     if job is None or job.kind != "clinic":
         raise NotFound(f"No export {job_id}")
+    policy.require_job_access(session, request, actor, job, f"No export {job_id}")
     return job
 
 
 @router.get("/{job_id}", response_model=ExportOut, operation_id="getExport", summary="Export status and progress",
             responses=problem_responses(401, 403, 404))
-def get_export(session: SessionDep, _: Exporter, job_id: uuid.UUID, response: Response) -> ExportOut:
-    job = _job(session, job_id)
+def get_export(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID,
+               response: Response) -> ExportOut:
+    job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
         response.headers["Retry-After"] = "2"
     return ExportOut.model_validate(job)
@@ -104,7 +113,9 @@ def get_export(session: SessionDep, _: Exporter, job_id: uuid.UUID, response: Re
                        410: {"model": Problem, "content": {PROBLEM_JSON: {}},
                              "description": "The archive was removed from the server"}})
 def download_export(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> FileResponse:
-    job = _job(session, job_id)
+    job = _job(session, request, actor, job_id)
+    if job.status == "expired":
+        raise Gone(f"Export {job.id} expired and its archive was deleted; start a new export")
     if job.status != "completed" or not job.file_name:
         raise Conflict(f"The export is {job.status}; poll GET /api/v1/exports/{job.id} until it is completed")
     path = export_dir(request) / job.file_name
@@ -141,6 +152,7 @@ def manifest_counts(manifest: dict[str, Any]) -> dict[str, int]:
 def run_export_jobs(factory: sessionmaker[Session], data_dir: Path) -> int:
     """Claim and run queued (or orphaned) export jobs; returns how many ran."""
     ran = 0
+    retention.sweep_if_due(factory, data_dir)  # expired export files, stale idempotent response bodies
     while True:
         now = utcnow()
         with factory() as session, session.begin():
@@ -173,8 +185,7 @@ def run_export_jobs(factory: sessionmaker[Session], data_dir: Path) -> int:
 
 
 def _run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID, fmt: str, since: datetime | None) -> None:
-    target = Path(data_dir) / "exports"
-    target.mkdir(parents=True, exist_ok=True)
+    target = private_dir(Path(data_dir) / "exports")
     name = f"imschart-{fmt}-{job_id}.zip"
     per_table: dict[str, int] = {}
 
@@ -185,7 +196,7 @@ def _run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID, fmt:
                 current_table=table, records_done=sum(per_table.values()), heartbeat_at=utcnow()))
 
     try:
-        with (target / f".{name}.part").open("wb") as out:
+        with private_file(target / f".{name}.part") as out:
             engine = factory.kw["bind"]
             manifest = write_archive(engine, out, fmt, since, progress=progress)
         (target / f".{name}.part").rename(target / name)
@@ -200,6 +211,19 @@ def _run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID, fmt:
     except Exception as exc:
         log.exception("export %s failed", job_id)
         _fail(factory, job_id, exc)
+
+
+def private_dir(path: Path) -> Path:
+    """A folder only the server's user may enter (export files hold every patient's record)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> IO[bytes]:
+    """A new file created 0600, whatever the umask: readable by the server's user only."""
+    path.unlink(missing_ok=True)  # a leftover partial from a crashed run: start afresh, privately
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
 def file_sha256(path: Path) -> str:

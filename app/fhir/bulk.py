@@ -7,6 +7,7 @@ stays flat however large the clinic is.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import uuid
@@ -19,15 +20,18 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.access import policy
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
+from app.exports import retention
 from app.exports.archive import snapshot
-from app.exports.jobs import Gone, audit_outcome, manifest_counts
+from app.exports.jobs import Gone, audit_outcome, manifest_counts, private_dir, private_file
 from app.fhir import compartment, mapping
 from app.fhir.router import FHIR_JSON, TYPES
 from app.kit import audit
 from app.kit.actor import Actor
+from app.kit.dates import utc_param
 from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
 from app.models.base import utcnow
 from app.models.integration import ExportJob
@@ -62,10 +66,11 @@ def _kick_off(request: Request, session: Session, actor: Actor, level: str, pref
     unknown = [t for t in wanted if t not in TYPES]
     if unknown:
         raise field_error("_type", f"unsupported resource types {unknown}; this server exports {list(TYPES)}")
-    if since is not None and since.tzinfo is None:
-        raise field_error("_since", "must be an instant with a time zone, e.g. 2026-11-01T00:00:00Z")
+    if since is not None:
+        since = utc_param("_since", since)  # an offset required; the edges of the calendar are a field error
     job = ExportJob(kind="fhir_bulk", format="ndjson", since=since, status="queued", records_done=0,
                     requested_by=actor.id, requested_by_type=actor.type,
+                    expires_at=retention.expiry(request.app.state.settings.export_retention_hours),
                     request={"url": str(request.url), "types": wanted, "level": level})
     session.add(job)
     session.flush()
@@ -94,10 +99,14 @@ def export_patients(request: Request, session: SessionDep, actor: Exporter,
     return _kick_off(request, session, actor, "patient", prefer, types, since, output_format)
 
 
-def _job(session: Session, job_id: uuid.UUID) -> ExportJob:
+def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) -> ExportJob:
+    """The job, if it is this actor's (app.access.policy: its requester, or an admin, audited); else 404."""
     job = session.get(ExportJob, job_id)
     if job is None or job.kind != "fhir_bulk" or job.status == "cancelled":
         raise NotFound(f"No bulk export {job_id}")
+    policy.require_job_access(session, request, actor, job, f"No bulk export {job_id}")
+    if job.status == "expired":
+        raise Gone(f"Bulk export {job.id} expired and its files were deleted; start a new export")
     return job
 
 
@@ -106,8 +115,8 @@ def _job(session: Session, job_id: uuid.UUID) -> ExportJob:
             responses={**problem_responses(401, 403, 404), 500: {
                 "model": Problem, "content": {FHIR_JSON: {}},
                 "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"}})
-def status(request: Request, session: SessionDep, _: Exporter, job_id: uuid.UUID) -> Response:
-    job = _job(session, job_id)
+def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
+    job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
         progress = f"{job.status}: {job.records_done} resources" + (f" ({job.current_table})" if job.current_table
                                                                     else "")
@@ -126,7 +135,7 @@ def status(request: Request, session: SessionDep, _: Exporter, job_id: uuid.UUID
 @router.delete("/$export-poll/{job_id}", status_code=202, operation_id="bulkExportCancel",
                summary="Cancel a bulk export and delete its files", responses=problem_responses(401, 403, 404))
 def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
-    job = _job(session, job_id)
+    job = _job(session, request, actor, job_id)
     job.status, job.finished_at = "cancelled", utcnow()
     session.flush()
     shutil.rmtree(_dir(request.app.state.settings.data_dir, job.id), ignore_errors=True)
@@ -139,7 +148,7 @@ def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
             responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"}, **problem_responses(401, 403, 404),
                        410: {"model": Problem, "content": {FHIR_JSON: {}}, "description": "The file was removed"}})
 def download(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID, name: str) -> FileResponse:
-    job = _job(session, job_id)
+    job = _job(session, request, actor, job_id)
     files = (job.manifest or {}).get("files", {})
     if job.status != "completed" or name not in files:
         raise NotFound(f"No file {name} in this export")
@@ -159,10 +168,10 @@ def run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID) -> No
     with factory() as session:
         job = session.get_one(ExportJob, job_id)
         types, since = set((job.request or {}).get("types") or TYPES), job.since
-    target = _dir(data_dir, job_id)
-    target.mkdir(parents=True, exist_ok=True)
+    private_dir(Path(data_dir) / "exports")
+    target = private_dir(_dir(data_dir, job_id))
     counts: dict[str, int] = {t: 0 for t in sorted(types)}
-    handles = {t: (target / f"{t}.ndjson").open("w", encoding="utf-8") for t in counts}
+    handles = {t: io.TextIOWrapper(private_file(target / f"{t}.ndjson"), encoding="utf-8") for t in counts}
 
     def emit(resource: mapping.Resource) -> None:
         rtype = resource["resourceType"]

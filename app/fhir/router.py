@@ -19,7 +19,8 @@ from app.exports.access import require_export
 from app.fhir import compartment, mapping
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import NotFound, Unprocessable, field_error, problem_responses
+from app.kit.dates import OUT_OF_RANGE, to_utc
+from app.kit.errors import DomainError, FieldError, NotFound, Unprocessable, field_error, problem_responses
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
@@ -171,7 +172,11 @@ def _date_bound(value: str) -> tuple[str, datetime]:
         raise Unprocessable("_lastUpdated must be a date such as ge2026-11-01T00:00:00Z") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=utcnow().tzinfo)
-    return prefix, moment
+    try:  # 9999-12-31T23:59:59-23:59 is past the end of the calendar in UTC: a bad request, not a 500
+        return prefix, to_utc(moment)
+    except ValueError as exc:
+        raise DomainError(f"_lastUpdated {OUT_OF_RANGE}", errors=[FieldError(field="_lastUpdated",
+                                                                            message=OUT_OF_RANGE)]) from exc
 
 
 def _within(resource: mapping.Resource, bounds: list[tuple[str, datetime]]) -> bool:

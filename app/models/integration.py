@@ -110,7 +110,7 @@ class ExportJob(IdMixin, TimestampMixin, Base):
     """A whole-clinic export run by the background worker; the zip lands in the data directory."""
 
     __tablename__ = "export_jobs"
-    __table_args__ = (Index(None, "status", "created_at"),)
+    __table_args__ = (Index(None, "status", "created_at"), Index(None, "expires_at"))
 
     format: Mapped[str] = mapped_column(String(10))
     since: Mapped[datetime | None] = mapped_column()
@@ -127,3 +127,4 @@ class ExportJob(IdMixin, TimestampMixin, Base):
     requested_by_type: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20), default="clinic", server_default="clinic")  # clinic | fhir_bulk
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # bulk: url, _type, patient-level or system
+    expires_at: Mapped[datetime | None] = mapped_column()  # its files are deleted then (status "expired")

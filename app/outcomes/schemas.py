@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.kit.dates import UtcInstant
 
 Answer = int | float | bool | str | dict[str, Any] | None
 
@@ -18,7 +20,7 @@ class OutcomeCreate(BaseModel):
         '{"branch": "A"|"B"|"C", "minutes": "nil"|"1-10"|"11-20"|"21-30"|">30"}'))
     labels: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         None, max_length=5, description="PSFS: the patient-named activities, one per response")
-    administered_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    administered_at: UtcInstant | None = Field(None, description="Defaults to now")
     episode_id: uuid.UUID | None = None
 
 

@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.assessments.schemas import Code, ContentWarning, LevelCode, LongNote, Note
+from app.kit.dates import UtcInstant
 from app.treatments.responses import NeedleResponse, ResponseFields, ResponseUpdate
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -58,7 +59,7 @@ class AdverseEvent(BaseModel):
 
 class _ContentFields(ResponseFields):  # ResponseFields: per-muscle retests, soreness since the last visit
     model_config = _STRICT
-    ended_at: AwareDatetime | None = None
+    ended_at: UtcInstant | None = None
     position: Short | None = Field(None, examples=["prone"])
     pre_pain_nprs: Nprs | None = None
     post_pain_nprs: Nprs | None = None
@@ -82,15 +83,15 @@ class TreatmentContent(_ContentFields):
 class TreatmentCreate(_ContentFields):
     episode_id: uuid.UUID
     assessment_id: uuid.UUID | None = None
-    started_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    started_at: UtcInstant | None = Field(None, description="Defaults to now")
 
 
 class TreatmentUpdate(ResponseUpdate):
     """PATCH of a draft and the `changes` of an amendment: only the fields sent change."""
 
     model_config = _STRICT
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    started_at: UtcInstant | None = None
+    ended_at: UtcInstant | None = None
     position: Short | None = None
     pre_pain_nprs: Nprs | None = None
     post_pain_nprs: Nprs | None = None

@@ -34,8 +34,32 @@ def test_clinical_write_key_cannot_author_episodes_or_assessments(client, staff,
     assert db.scalar(select(func.count()).select_from(Assessment)) == 0
     denied = db.scalars(select(AuditEvent).where(AuditEvent.actor_id == uuid.UUID(created["id"]),
                                                  AuditEvent.outcome == "denied")).all()
-    assert sorted((r.action, r.resource_type) for r in denied) == [("create", "Assessment"), ("create", "Episode")]
+    # Refused by the access policy before any service runs: an access denial naming the patient and why.
+    assert sorted((r.action, r.detail["method"], r.detail["reason"]) for r in denied) == [
+        ("access", "POST", "api keys author no clinical content")] * 2
     assert {str(r.patient_id) for r in denied} == {patient["id"]}
+
+
+def test_clinical_write_key_cannot_update_or_discharge_an_episode(client, staff, db):
+    """Updates and state changes are clinical writes too: the episode keeps its conditions, goals and status."""
+    admin, therapist = staff("admin"), staff("therapist")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"])
+    key = bearer(api_client(client, admin, ["clinical:read", "clinical:write"])["key"])
+    url = f"/api/v1/episodes/{episode['id']}"
+
+    patched = client.patch(url, json={"conditions": ["sciatica"], "goals": ["key goal"]},
+                           headers={**key, "If-Match": 'W/"1"'})
+    discharged = client.post(f"{url}/discharge", json={"discharge_reason": "goals_met",
+                                                       "discharge_outcome": "written by a key"}, headers=key)
+    assert (patched.status_code, discharged.status_code) == (403, 403), (patched.text, discharged.text)
+    assert "clinician" in discharged.json()["detail"]
+
+    after = client.get(url, headers=therapist.headers).json()
+    assert (after["status"], after["version"], after["conditions"]) == ("open", 1, episode["conditions"])
+    denied = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied",
+                                                 AuditEvent.patient_id == uuid.UUID(patient["id"]))).all()
+    assert sorted(r.detail["path"] for r in denied) == [url, f"{url}/discharge"]
 
 
 def test_clinical_write_key_cannot_edit_sign_amend_or_discard(client, staff, db):

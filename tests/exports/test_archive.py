@@ -25,6 +25,7 @@ from app.models.integration import ApiClient, ExportJob, WebhookDelivery, Webhoo
 from app.models.user import User
 from tests.conftest import TEST_SECRET
 from tests.databases import pg_admin_url, pg_available
+from tests.factories import make_patient
 from tests.fhir.test_fhir import seeded  # noqa: F401  (the realistic chart fixture)
 from tests.integrations.helpers import api_client
 
@@ -225,3 +226,54 @@ def test_since_exports_only_later_changes(seeded, db_url, tmp_path, monkeypatch)
                if name.split(".")[0] in ("patients", "treatments", "audit_events"))
 
 
+
+
+# --- formula injection (issue 10 item 8): a spreadsheet must not run what a patient's record says -------------
+
+HOSTILE = {"given_name": "=HYPERLINK(\"http://evil.example\",\"x\")", "family_name": "+SUM(1,2)",
+           "preferred_name": "@cmd", "address": {"lines": ["-2+3"], "city": "=1+1"}}
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(client, staff, app, tmp_path):
+    from app.exports.archive import write_archive
+
+    patient = make_patient(client, staff("reception"), **HOSTILE)
+    with (tmp_path / "c.zip").open("wb") as out:
+        manifest = write_archive(app.state.engine, out, "csv")
+    with zipfile.ZipFile(tmp_path / "c.zip") as z:
+        [row] = [r for r in csv.DictReader(io.StringIO(z.read("patients.csv").decode())) if r["id"] == patient["id"]]
+        written = json.loads(z.read("manifest.json"))
+    assert row["given_name"] == "'" + HOSTILE["given_name"]
+    assert (row["family_name"], row["preferred_name"]) == ("'+SUM(1,2)", "'@cmd")
+    assert json.loads(row["address"])["city"] == "=1+1"  # inside a JSON cell starting with "{": inert
+    assert row["birth_date"][0].isdigit() and row["version"] == "1"  # ordinary cells untouched
+    rule = written["csv_formula_neutralisation"]
+    assert rule == manifest["csv_formula_neutralisation"]
+    assert rule["prefix"] == "'" and set(rule["triggers"]) == {"=", "+", "-", "@", "\t", "\r"}
+    assert rule["cells_prefixed"] >= 3
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_each_owasp_trigger_character_is_prefixed(value):
+    from app.exports.archive import csv_cell
+
+    assert csv_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", [-3, 2.5, "plain", "a=b", "", None, {"a": "=x"}])
+def test_numbers_and_ordinary_text_are_not_altered(value):
+    from app.exports.archive import csv_cell
+
+    assert csv_cell(value) == ("" if value is None else json.dumps(value) if isinstance(value, dict) else value)
+
+
+def test_an_ndjson_archive_is_never_altered_and_says_nothing_about_csv(client, staff, app, tmp_path):
+    from app.exports.archive import write_archive
+
+    patient = make_patient(client, staff("reception"), **HOSTILE)
+    with (tmp_path / "n.zip").open("wb") as out:
+        manifest = write_archive(app.state.engine, out, "ndjson")
+    with zipfile.ZipFile(tmp_path / "n.zip") as z:
+        rows = [json.loads(line) for line in z.read("patients.ndjson").decode().splitlines()]
+    assert next(r for r in rows if r["id"] == patient["id"])["given_name"] == HOSTILE["given_name"]
+    assert "csv_formula_neutralisation" not in manifest

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from tests.assessments.helpers import assessment_body
+from tests.factories import make_patient
 from tests.treatments.helpers import ready_patient, record_session
 
 
@@ -211,3 +214,27 @@ def test_pdf_chart_names_the_patient_and_every_signed_note(client, seeded, staff
     assert text.count("Signed electronically by") == 2
     assert "Amendment 1" in text and "S1 was right-sided" in text
     assert "Oswestry Disability Index" in text and "MCID" in text
+
+
+@pytest.mark.parametrize("value", ["ge9999-12-31T23:59:59-23:59", "le0001-01-01T00:00:00+23:59"])
+def test_last_updated_past_the_edge_of_the_calendar_is_a_400_outcome(client, staff, value):
+    response = client.get("/fhir/Patient", params={"_lastUpdated": value}, headers=staff("therapist").headers)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome" and "_lastUpdated" in json.dumps(body)
+
+
+def test_instants_past_the_edge_of_the_calendar_are_field_errors_everywhere(client, staff):
+    admin = staff("admin", authorized_to_needle=True)
+    edge = "9999-12-31T23:59:59-23:59"
+    export = client.post("/api/v1/exports", json={"format": "ndjson", "since": edge}, headers=admin.headers)
+    assert export.status_code == 422 and export.json()["errors"][0]["field"] == "since", export.text
+    bulk = client.get("/fhir/$export", params={"_since": edge},
+                      headers={**admin.headers, "Prefer": "respond-async"})
+    assert bulk.status_code in (400, 422) and "_since" in bulk.text, bulk.text
+    audit = client.get("/api/v1/audit-events", params={"since": edge}, headers=admin.headers)
+    assert audit.status_code == 422, audit.text
+    patient = make_patient(client, admin)
+    consent = client.post(f"/api/v1/patients/{patient['id']}/consents",
+                          json={"kind": "data_sharing", "method": "verbal", "obtained_at": edge}, headers=admin.headers)
+    assert consent.status_code == 422 and consent.json()["errors"][0]["field"] == "obtained_at", consent.text

@@ -81,3 +81,43 @@ def test_delivery_connects_to_the_address_that_was_checked(client, staff, app, r
     assert verify(request)["resource"]["id"] == patient["id"]
     assert {k.lower(): v for k, v in request["headers"].items()}["host"] == f"rebind.test:{port}"
     assert len(lookups) == 2
+
+
+# IPv6 transition forms reach the IPv4 host they embed: judged by that address (issue 10 item 8).
+METADATA_IN_IPV6 = ["https://[64:ff9b::169.254.169.254]/", "https://[64:ff9b::a9fe:a9fe]/",  # NAT64
+                    "https://[64:ff9b:1::a9fe:a9fe]/",                                          # local-use NAT64
+                    "https://[2002:a9fe:a9fe::1]/", "https://[2002:a9fe:a9fe:1234::5]/",         # 6to4
+                    "https://[::ffff:a9fe:a9fe]/", "https://[::169.254.169.254]/",              # mapped, compatible
+                    "https://[2001:0:4136:e378:8000:63bf:5601:5601]/",  # Teredo, client 169.254.169.254 obfuscated
+                    "https://[2001:0:a9fe:a9fe::1]/",                   # Teredo server 169.254.169.254
+                    "https://[2001:db8:1::5efe:a9fe:a9fe]/"]            # ISATAP
+
+
+@pytest.mark.parametrize("url", METADATA_IN_IPV6)
+@pytest.mark.parametrize("development", [False, True])
+def test_transition_forms_of_the_metadata_address_are_refused_everywhere(url, development):
+    with pytest.raises(UnsafeUrl, match=r"169\.254\.169\.254"):
+        check(url, allow_plain_http_loopback=development)
+
+
+@pytest.mark.parametrize("url", ["https://[64:ff9b::10.0.0.5]/", "https://[2002:c0a8:0101::1]/",
+                                 "https://[64:ff9b::127.0.0.1]/", "https://[2002:7f00:1::1]/",
+                                 "https://[::10.0.0.5]/", "https://[64:ff9b::100.64.0.1]/"])
+def test_production_refuses_transition_forms_of_private_and_loopback_addresses(url):
+    with pytest.raises(UnsafeUrl, match="embedded in an IPv6 transition address"):
+        check(url, allow_plain_http_loopback=False)
+
+
+def test_transition_forms_of_public_addresses_are_judged_public():
+    # 93.184.215.14 behind NAT64 and 6to4: the IPv4 host is public, so the receiver is allowed in production.
+    assert check("https://[64:ff9b::93.184.215.14]/h", allow_plain_http_loopback=False)
+    assert check("https://[2002:5db8:d70e::1]/h", allow_plain_http_loopback=False)
+
+
+def test_development_allows_transition_forms_of_what_it_allows_in_ipv4():
+    # Private and loopback IPv4 are allowed in development, so their transition forms are too; plain http
+    # only when every judged address is loopback.
+    assert check("https://[64:ff9b::10.0.0.5]/h", allow_plain_http_loopback=True)
+    assert check("http://[::ffff:127.0.0.1]:8080/h", allow_plain_http_loopback=True)
+    with pytest.raises(UnsafeUrl, match="https"):
+        check("http://[64:ff9b::10.0.0.5]/h", allow_plain_http_loopback=True)
