@@ -51,7 +51,9 @@ def load(session: Session, patient: Patient) -> PatientRecord:
                                 .order_by(ClinicalRevision.record_type, ClinicalRevision.record_id,
                                           ClinicalRevision.revision)).all()
     staff_ids = ({a.author_id for a in assessments} | {t.author_id for t in treatments}
-                 | {o.recorded_by for o in outcomes})
+                 | {o.recorded_by for o in outcomes} | {c.obtained_by for c in consents}
+                 | {c.withdrawn_by for c in consents if c.withdrawn_by} | {s.screened_by for s in screenings}
+                 | {r.author_id for r in revisions})
     staff = session.scalars(select(User).where(or_(User.id.in_(staff_ids)))).all() if staff_ids else []
     return PatientRecord(patient, episodes, assessments, treatments, consents, screenings, outcomes, revisions, staff,
                          visits(session, assessments, treatments))
