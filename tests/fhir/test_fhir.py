@@ -204,7 +204,8 @@ def test_pdf_chart_names_the_patient_and_every_signed_note(client, seeded, staff
                for text in pages)
     text = "\n".join(pages)
     # The segmental map: its Left/Right columns and a row per nerve-root level.
-    assert "Patient's left" in text and "Patient's right" in text and all(level in text for level in ("C5", "L4", "L5", "S1"))
+    assert "Patient's left" in text and "Patient's right" in text
+    assert all(level in text for level in ("C5", "L4", "L5", "S1"))
     # The progress chart of session pain.
     assert "Session pain (NPRS 0-10)" in text
     assert "Gunn assessment" in text and "IMS treatment" in text
