@@ -84,6 +84,7 @@ def export_patient(request: Request, session: SessionDep,
         return Response(render(record, clinic.get(session), catalog(session), sessions),
                         media_type="application/pdf", headers=headers)
     if format == "fhir":
-        body = compartment.bundle(compartment.fhir_resources(session, record))
+        base = str(request.base_url).rstrip("/") + "/fhir"
+        body = compartment.bundle(compartment.fhir_resources(session, record), "collection", base)
         return JSONResponse(body, media_type="application/fhir+json", headers=headers)
     return JSONResponse(record_json(session, record), headers=headers)

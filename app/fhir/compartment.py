@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.clinic import service as clinic_service
 from app.fhir import mapping
+from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Screening, Treatment
@@ -112,8 +113,14 @@ def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Reso
     return out
 
 
-def bundle(resources: list[mapping.Resource], bundle_type: str = "collection") -> mapping.Resource:
-    from app.models.base import utcnow
-
-    return {"resourceType": "Bundle", "type": bundle_type, "timestamp": utcnow().isoformat(),
-            "entry": [{"fullUrl": f"urn:imschart:{r['resourceType']}/{r['id']}", "resource": r} for r in resources]}
+def bundle(resources: list[mapping.Resource], bundle_type: str, base_url: str,
+           modes: Sequence[str] | None = None) -> mapping.Resource:
+    """`base_url`: this server's absolute FHIR base (e.g. https://clinic.example/fhir): each entry's fullUrl is
+    the resource's absolute URL, which a client can GET. `modes`: searchset entries' search.mode."""
+    entries: list[mapping.Resource] = []
+    for i, r in enumerate(resources):
+        entry: mapping.Resource = {"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r}
+        if modes is not None:
+            entry["search"] = {"mode": modes[i]}
+        entries.append(entry)
+    return {"resourceType": "Bundle", "type": bundle_type, "timestamp": utcnow().isoformat(), "entry": entries}
