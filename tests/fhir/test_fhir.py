@@ -50,8 +50,12 @@ def test_patient_bundle_validates_resource_by_resource(client, seeded):
     panel = by_id[f"{assessment['id']}-f0-panel"]
     assert panel["code"]["coding"][0]["code"] == "segmental-panel" and len(panel["hasMember"]) == 4
     finding = by_id[panel["hasMember"][0]["reference"].split("/")[1]]
-    assert finding["bodySite"]["coding"][1] == {"system": "http://snomed.info/sct", "code": "7771000",
-                                                "display": "Left"}
+    site = finding["bodySite"]
+    assert [x["code"] for x in site["coding"]] == ["gluteus_medius"]  # the muscle is the body site ...
+    assert site["extension"] == [{  # ... qualified by its side (mCODE LateralityQualifier)
+        "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier",
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "7771000",
+                                             "display": "Left"}]}}]
     assert finding["component"][0]["valueCodeableConcept"]["coding"][0]["code"] == "L5"
     procedure = by_id[treatment["id"]]
     assert procedure["status"] == "completed" and procedure["complication"][0]["text"] == "bruising (mild)"
