@@ -142,6 +142,13 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog, sessions: Mappin
     story.append(p("Clinical notes (signed), oldest first", H2))
     for _, flowables in sorted(notes, key=lambda n: n[0]):
         story += flowables
+    drafts = sum(1 for x in (*record.assessments, *record.treatments) if x.status == "draft")
+    discarded = sum(1 for x in (*record.assessments, *record.treatments) if x.status == "discarded")
+    if not notes:
+        story.append(p("No signed clinical note."))
+    if drafts or discarded:
+        story.append(p(f"Not printed: {drafts} unsigned draft note(s) and {discarded} discarded note(s); they are "
+                       "not part of the signed record.", SMALL))
     story += _outcomes(record, ctx) + _progress(record, ctx)
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=LETTER, title=f"Treatment record {p_.chart_number}", author=clinic.name,

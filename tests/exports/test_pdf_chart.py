@@ -132,3 +132,17 @@ def test_pdf_headings_are_never_the_last_line_of_a_page(client, charted):
                  and "LINDQVIST" not in line]
         assert not re.match(r"^(IMS treatment|Gunn assessment|Consents|Outcome measures|Needles|Progress)\b",
                             lines[-1]), lines[-3:]
+
+
+def test_an_empty_chart_prints_and_says_what_is_missing(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    episode = open_episode(client, therapist, patient["id"])
+    draft = client.post(f"/api/v1/patients/{patient['id']}/assessments", json=assessment_body(episode["id"]),
+                        headers=therapist.headers)
+    assert draft.status_code == 201
+    text, _ = _text(client, therapist, patient)
+    assert "No consent on file." in text and "No precaution screening on file." in text
+    assert "No signed clinical note." in text and "No outcome measure recorded." in text
+    assert "Not printed: 1 unsigned draft note(s)" in text
+    assert "Left buttock and leg pain" not in text  # a draft is not part of the signed record
