@@ -142,8 +142,8 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog, sessions: Mappin
     story.append(p("Clinical notes (signed), oldest first", H2))
     for _, flowables in sorted(notes, key=lambda n: n[0]):
         story += flowables
-    drafts = sum(1 for x in (*record.assessments, *record.treatments) if x.status == "draft")
-    discarded = sum(1 for x in (*record.assessments, *record.treatments) if x.status == "discarded")
+    statuses = [x.status for x in record.assessments] + [x.status for x in record.treatments]
+    drafts, discarded = statuses.count("draft"), statuses.count("discarded")
     if not notes:
         story.append(p("No signed clinical note."))
     if drafts or discarded:
