@@ -199,6 +199,8 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("GET", "/fhir/{resource_type}", CLINICAL_READ, None),
     ("GET", "/fhir/$export", ADMIN, fixed(headers=ASYNC)),
     ("GET", "/fhir/Patient/$export", ADMIN, fixed(headers=ASYNC)),
+    ("POST", "/fhir/$export", ADMIN, fixed(headers=ASYNC, json={"resourceType": "Parameters"})),
+    ("POST", "/fhir/Patient/$export", ADMIN, fixed(headers=ASYNC, json={"resourceType": "Parameters"})),
     ("GET", "/fhir/$export-poll/{job_id}", ADMIN, lambda s, m: Call({"job_id": s.ids["bulk_job_id"]})),
     ("DELETE", "/fhir/$export-poll/{job_id}", ADMIN, lambda s, m: Call({"job_id": s.bulk_job()})),
     ("GET", "/fhir/$export-file/{job_id}/{name}", ADMIN, lambda s, m: Call(

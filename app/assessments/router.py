@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
@@ -16,9 +17,10 @@ from app.assessments.schemas import (
     RevisionOut,
 )
 from app.assessments.summary import SegmentalSummary, summarise
-from app.assessments.svg import render
+from app.assessments.svg import caption, render
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
+from app.clinic import service as clinic
 from app.db import SessionDep
 from app.kit import clinical_record
 from app.kit.actor import Actor
@@ -141,5 +143,7 @@ def segmental_summary(session: SessionDep, actor: Reader, assessment_id: uuid.UU
 def segmental_map(session: SessionDep, actor: Reader, assessment_id: uuid.UUID) -> Response:
     assessment = service.read(session, actor, assessment_id)
     cat = catalog(session)
-    svg = render(cat, summarise(cat, service.content_of(assessment), str(assessment.id)))
+    zone = ZoneInfo(clinic.get(session).time_zone)
+    label = caption(patients.get(session, assessment.patient_id), assessment, zone)
+    svg = render(cat, summarise(cat, service.content_of(assessment), str(assessment.id)), label)
     return Response(svg, media_type="image/svg+xml", headers={"ETag": f'W/"{assessment.version}"'})

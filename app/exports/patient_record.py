@@ -21,6 +21,8 @@ from app.kit.errors import problem_responses
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.patients import service as patients
+from app.treatments import service as treatments
+from app.treatments.safety import SafetyContext
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 EXPORT_SCHEMA_VERSION = 1
@@ -77,9 +79,12 @@ def export_patient(request: Request, session: SessionDep,
         from app.exports.pdf import render
         from app.reference.service import catalog
 
-        return Response(render(record, clinic.get(session), catalog(session)), media_type="application/pdf",
-                        headers=headers)
+        context = SafetyContext.load(session, patient.id)
+        sessions = {t.id: treatments.to_out(session, t, context) for t in record.treatments if t.status == "signed"}
+        return Response(render(record, clinic.get(session), catalog(session), sessions),
+                        media_type="application/pdf", headers=headers)
     if format == "fhir":
-        body = compartment.bundle(compartment.fhir_resources(session, record))
+        base = str(request.base_url).rstrip("/") + "/fhir"
+        body = compartment.bundle(compartment.fhir_resources(session, record), "collection", base)
         return JSONResponse(body, media_type="application/fhir+json", headers=headers)
     return JSONResponse(record_json(session, record), headers=headers)

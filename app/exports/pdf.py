@@ -1,102 +1,105 @@
-"""The patient chart as a PDF a clinic can send: patient identification on every page, each signed
-note with its signature stamp and amendments, the segmental map and the progress chart (reportlab)."""
+"""The patient chart as a PDF a clinic can send: the legal record, complete and in local time.
+
+Patient and clinic identification on every page; episodes, consents (with withdrawals), precaution screens;
+each signed note with its signature stamp and every amendment's before and after (app.exports.pdf_notes);
+outcome scores with their meaning, and per episode the progress chart. The segmental map and the progress
+chart are the very Drawings the SVG endpoints render, so the printed and on-screen pictures cannot disagree.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping
 from typing import Any
-from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
-from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, Rect, String
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, SimpleDocTemplate
 from reportlab.platypus.flowables import Flowable
 
-from app.assessments.exam_summary import exam_lines
-from app.assessments.schemas import AssessmentContent
-from app.assessments.summary import SegmentalSummary, summarise
+from app.exports.pdf_notes import NoteContext, assessment, by_record, human, treatment
+from app.exports.pdf_style import H1, H2, H3, SMALL, fit, labelled, nonempty, p, table
 from app.fhir.compartment import PatientRecord
+from app.kit.localtime import day, stamp
+from app.models.base import utcnow
 from app.models.clinic import Clinic
-from app.models.clinical import ClinicalRevision
+from app.models.treatment import PRECAUTIONS
+from app.outcomes.instruments import INSTRUMENTS, improvement
+from app.outcomes.interpretation import band, change_from_baseline
 from app.outcomes.service import build_progress
+from app.outcomes.svg import drawing as progress_drawing
 from app.reference.catalog import Catalog
-from app.treatments.responses import response_lines
-
-STYLES = getSampleStyleSheet()
-H1, H2, BODY, SMALL = STYLES["Title"], STYLES["Heading2"], STYLES["BodyText"], STYLES["Italic"]
+from app.treatments.schemas import TreatmentOut
 
 
-def _p(text: str, style: Any = BODY) -> Paragraph:
-    return Paragraph(escape(text), style)
+def _consents(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
+    rows = [[human(c.kind), stamp(c.obtained_at, ctx.zone), c.method, c.form_version or "-", ctx.who(c.obtained_by),
+             ", ".join(human(r) for r in c.risks_discussed) or "-", c.patient_questions or "-",
+             f"WITHDRAWN {stamp(c.withdrawn_at, ctx.zone)} by {ctx.who(c.withdrawn_by)}"
+             + (f": {c.withdrawal_reason}" if c.withdrawal_reason else "") if c.withdrawn_at else "active"]
+            for c in record.consents]
+    return [p("Consents", H2), table(["Kind", "Obtained", "Method", "Form", "Obtained by", "Risks discussed",
+                                      "Patient's questions", "Status"], rows, [60, 62, 40, 45, 70, 95, 62, 70])
+            if rows else p("No consent on file.")]
 
 
-def _map(cat: Catalog, summary: SegmentalSummary) -> Drawing:
-    """The segmental map: levels top to bottom, left and right columns shaded by the signs found."""
-    rows: dict[tuple[str, str], Any] = {(r.level, r.side): r for r in summary.levels}
-    involved = {(i["level"], i["side"]) for i in summary.involved}
-    height = 12 * len(cat.levels) + 20
-    d = Drawing(300, height)
-    d.add(String(60, height - 10, "Left", fontSize=8))
-    d.add(String(215, height - 10, "Right", fontSize=8))
-    for i, level in enumerate(cat.levels):
-        y = height - 24 - i * 12
-        d.add(String(145, y + 2, level.code, fontSize=7))
-        for side, x0 in (("left", 40), ("right", 195)):
-            r = rows.get((level.code, side))
-            for k, (present, colour) in enumerate(((r and r.muscle_shortening.count, colors.firebrick),
-                                                   (r and r.tender_points.count, colors.orange),
-                                                   (r and r.skin_changes_present, colors.purple))):
-                d.add(Rect(x0 + k * 22, y, 20, 9, fillColor=colour if present else colors.whitesmoke,
-                           strokeColor=colors.lightgrey, strokeWidth=0.3))
-            if (level.code, side) in involved:
-                d.add(Rect(x0 - 2, y - 1, 68, 11, fillColor=None, strokeColor=colors.red, strokeWidth=1))
-    return d
+def _screenings(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
+    rows = []
+    for s in record.screenings:
+        present = [human(name) for name in PRECAUTIONS if s.checklist.get(name)]
+        rows.append([stamp(s.screened_at, ctx.zone), ctx.who(s.screened_by),
+                     ", ".join(present) or f"none of the {len(PRECAUTIONS)} precautions",
+                     human(s.lymphedema_limb) if s.lymphedema_limb else "-", s.notes or ""])
+    return [p("Precaution screenings", H2), table(["Screened", "By", "Precautions present", "Lymphedema limb",
+                                                   "Notes"], rows, [70, 90, 170, 64, 110])
+            if rows else p("No precaution screening on file.")]
 
 
-def _progress(record: PatientRecord) -> Drawing | None:
-    pain = [(i, t.content.get("pre_pain_nprs")) for i, t in enumerate(record.treatments)
-            if t.status == "signed" and t.content.get("pre_pain_nprs") is not None]
-    post = [(i, t.content.get("post_pain_nprs")) for i, t in enumerate(record.treatments)
-            if t.status == "signed" and t.content.get("post_pain_nprs") is not None]
-    if not pain and not post:
-        return None
-    d = Drawing(400, 160)
-    plot = LinePlot()
-    plot.x, plot.y, plot.width, plot.height = 40, 20, 330, 120
-    plot.data = [pain or [(0, 0)], post or [(0, 0)]]
-    plot.lines[0].strokeColor, plot.lines[1].strokeColor = colors.firebrick, colors.green
-    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = 0, 10
-    d.add(plot)
-    d.add(String(40, 148, "Session pain (NPRS): red before, green after needling", fontSize=8))
-    return d
-
-
-def _stamp(revisions: Sequence[ClinicalRevision], names: dict[Any, str]) -> list[Flowable]:
-    out: list[Flowable] = []
-    for r in revisions:
-        who = names.get(r.author_id, str(r.author_id))
-        if r.kind == "original":
-            out.append(_p(f"Signed electronically by {who} on {r.created_at:%Y-%m-%d %H:%M UTC} "
-                          f"(content hash {r.content_hash[:16]}...)", SMALL))
+def _outcomes(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
+    rows = []
+    baselines: dict[tuple[Any, str], float] = {}
+    for o in record.outcomes:
+        inst = INSTRUMENTS[o.instrument]
+        key = (o.episode_id, o.instrument)
+        meaning = [x for x in (band(o.instrument, o.score),) if x]
+        if key in baselines:
+            meaning.append(change_from_baseline(o.instrument, improvement(inst, baselines[key], o.score)))
         else:
-            out.append(_p(f"Amendment {r.revision - 1} by {who} on {r.created_at:%Y-%m-%d %H:%M UTC}: {r.reason}",
-                          SMALL))
+            baselines[key] = o.score
+            meaning.append("baseline")
+        subs = ", ".join(f"{k} {v:g}" for k, v in (o.subscores or {}).items())
+        rows.append([stamp(o.administered_at, ctx.zone), inst.name, f"{o.score:g}" + (f" ({subs})" if subs else ""),
+                     f"{inst.score_range[0]:g}-{inst.score_range[1]:g}", "; ".join(meaning), ctx.who(o.recorded_by)])
+    return [p("Outcome measures", H2), table(["Administered", "Instrument", "Score", "Range", "Interpretation",
+                                              "Recorded by"], rows, [66, 100, 60, 40, 168, 70])
+            if rows else p("No outcome measure recorded.")]
+
+
+def _progress(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
+    out: list[Flowable] = []
+    signed = [t for t in record.treatments if t.status == "signed"]
+    for e in record.episodes:
+        progress = build_progress(e.id, signed, record.outcomes)
+        if not progress.pain and not progress.instruments:
+            continue
+        names = ", ".join(ctx.cat.condition(c).name if ctx.cat.condition(c) else c  # type: ignore[union-attr]
+                          for c in e.conditions)
+        title = f"Progress: {names}"
+        out.append(KeepTogether([p(title, H2), fit(progress_drawing(progress, ctx.zone, title))]))
     return out
 
 
-def render(record: PatientRecord, clinic: Clinic, cat: Catalog) -> bytes:
-    p = record.patient
-    ident = f"{p.family_name.upper()}, {p.given_name} - DOB {p.birth_date} - Chart {p.chart_number}"
-    names = {u.id: f"{u.full_name}" + (f" (Reg. {u.registration_number})" if u.registration_number else "")
+def render(record: PatientRecord, clinic: Clinic, cat: Catalog, sessions: Mapping[uuid.UUID, TreatmentOut]) -> bytes:
+    """`sessions`: each signed treatment as the API returns it (derived needle counts, muscles, billing)."""
+    p_ = record.patient
+    zone = ZoneInfo(clinic.time_zone)
+    ident = f"{p_.family_name.upper()}, {p_.given_name} - DOB {p_.birth_date} - Chart {p_.chart_number}"
+    names = {u.id: u.full_name + (f" (Reg. {u.registration_number})" if u.registration_number else "")
              for u in record.staff}
-    revisions: dict[Any, list[ClinicalRevision]] = {}
-    for r in record.revisions:
-        revisions.setdefault(r.record_id, []).append(r)
+    ctx = NoteContext(cat, zone, names, by_record(record.revisions),
+                      f"{p_.family_name.upper()}, {p_.given_name} - chart {p_.chart_number} - born {p_.birth_date}")
 
     where = clinic.address or {}
     street = ", ".join(x for x in [*(where.get("lines") or []), where.get("city"), where.get("province"),
@@ -114,58 +117,41 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog) -> bytes:
         canvas.drawRightString(7.75 * inch, 0.5 * inch, f"Page {doc.page}  -  confidential health information")
         canvas.restoreState()
 
-    story: list[Flowable] = [_p(f"Treatment record: {p.given_name} {p.family_name}", H1)]
-    address = ", ".join([*((p.address or {}).get("lines") or []), (p.address or {}).get("city") or ""]).strip(", ")
-    story += [_p(f"Date of birth {p.birth_date}; chart {p.chart_number}; phone {p.phone or '-'}; {address}")]
+    address = ", ".join([*((p_.address or {}).get("lines") or []), (p_.address or {}).get("city") or ""]).strip(", ")
+    story: list[Flowable] = [
+        p(f"Treatment record: {p_.given_name} {p_.family_name}", H1),
+        p(f"Date of birth {p_.birth_date}; chart {p_.chart_number}; phone {p_.phone or '-'}; {address}"),
+        p(f"All dates and times are clinic local time ({zone.key}); printed {stamp(utcnow(), zone)}.", SMALL),
+        p("Episodes of care", H2)]
     for e in record.episodes:
         conditions = ", ".join(cat.condition(c).name if cat.condition(c) else c for c in e.conditions)  # type: ignore[union-attr]
-        discharged = f", discharged {e.discharged_on}" if e.discharged_on else ""
-        story.append(_p(f"Episode: {conditions} ({e.status}{discharged})"))
+        story += [p(f"{conditions} ({e.side or 'side not given'}) - {e.status}", H3), *nonempty(
+            labelled("Onset", day(e.onset_date, zone) if e.onset_date else None),
+            labelled("Referral", e.referral_source), labelled("Goals", "; ".join(e.goals)),
+            labelled("Planned frequency", e.planned_frequency), labelled("Opened", stamp(e.created_at, zone)),
+            labelled("Discharged", f"{e.discharged_on} ({human(e.discharge_reason)}): {e.discharge_outcome or ''}"
+                     if e.discharged_on else None))]
+    story += _consents(record, ctx) + _screenings(record, ctx)
+    notes: list[tuple[Any, list[Flowable]]] = []
     for a in record.assessments:
-        if a.status != "signed":
-            continue
-        content = AssessmentContent.model_validate(a.content)
-        title = f"Gunn assessment {content.assessed_at:%Y-%m-%d} - {names.get(a.author_id, '')}"
-        story += [Spacer(1, 10), _p(title, H2)]
-        rows = [["Level", "Side", "Shortened muscles", "Tender points", "Skin changes"]]
-        for f in content.findings:
-            rows.append([f.level, f.side, ", ".join(m.muscle for m in f.muscle_shortening),
-                         ", ".join(t.muscle for t in f.tender_points), ", ".join(f.skin_changes.present())])
-        table = Table(rows, repeatRows=1)
-        table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 7), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                                   ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]))
-        story += [table, Spacer(1, 4)]
-        story.append(_p("Impression: " + ", ".join(f"{s.level} {s.side}" for s in content.impression)))
-        if content.plan:
-            story.append(_p(f"Plan: {content.plan}"))
-        story += [_p(line) for line in exam_lines(content)]  # neuro screen, spondylosis, DN4 ...
-        story.append(_map(cat, summarise(cat, content, str(a.id))))
-        story += _stamp(revisions.get(a.id, []), names)
+        if a.status == "signed":
+            notes.append((a.assessed_at, assessment(ctx, a)))
     for t in record.treatments:
-        if t.status != "signed":
-            continue
-        c = t.content
-        story += [Spacer(1, 10), _p(f"IMS treatment {c['started_at'][:16]} - {names.get(t.author_id, '')}", H2)]
-        needles = [[n["muscle"], n["level"], n["side"], str(n.get("insertions", 1)), "yes" if n.get("e_stim") else ""]
-                   for n in c.get("needles", [])]
-        table = Table([["Muscle", "Level", "Side", "Insertions", "E-stim"], *needles], repeatRows=1)
-        table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 7), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
-        story += [table, _p(f"Needles inserted {c.get('needles_inserted')}, removed {c.get('needles_removed')}; "
-                            f"pain {c.get('pre_pain_nprs')} -> {c.get('post_pain_nprs')}; "
-                            f"tolerance {c.get('tolerance')}")]
-        for ae in c.get("adverse_events", []):
-            story.append(_p(f"Adverse event: {ae['kind']} ({ae['severity']}) - {ae.get('action_taken') or ''}"))
-        story += [_p(line) for line in response_lines(c)]  # retests, soreness since the last visit
-        story += _stamp(revisions.get(t.id, []), names)
-    chart = _progress(record)
-    if chart is not None:
-        story += [Spacer(1, 12), _p("Progress", H2), chart]
-    for e in record.episodes:
-        for item in build_progress(e.id, record.treatments, record.outcomes).instruments:
-            story.append(_p(f"{item.name}: baseline {item.baseline:g}, latest {item.latest:g}, change {item.change:+g} "
-                            f"({'MCID reached' if item.mcid_reached else 'MCID not reached'}, MCID {item.mcid:g})"))
+        if t.status == "signed" and t.id in sessions:
+            notes.append((t.started_at, treatment(ctx, sessions[t.id])))
+    story.append(p("Clinical notes (signed), oldest first", H2))
+    for _, flowables in sorted(notes, key=lambda n: n[0]):
+        story += flowables
+    statuses = [x.status for x in record.assessments] + [x.status for x in record.treatments]
+    drafts, discarded = statuses.count("draft"), statuses.count("discarded")
+    if not notes:
+        story.append(p("No signed clinical note."))
+    if drafts or discarded:
+        story.append(p(f"Not printed: {drafts} unsigned draft note(s) and {discarded} discarded note(s); they are "
+                       "not part of the signed record.", SMALL))
+    story += _outcomes(record, ctx) + _progress(record, ctx)
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=LETTER, title=f"Treatment record {p.chart_number}", author=clinic.name,
-                      topMargin=0.9 * inch, bottomMargin=0.8 * inch).build(story, onFirstPage=on_page,
-                                                                          onLaterPages=on_page)
+    SimpleDocTemplate(out, pagesize=LETTER, title=f"Treatment record {p_.chart_number}", author=clinic.name,
+                      leftMargin=0.75 * inch, rightMargin=0.75 * inch, topMargin=0.9 * inch,
+                      bottomMargin=0.8 * inch).build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()

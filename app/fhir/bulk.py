@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,6 +97,56 @@ def export_patients(request: Request, session: SessionDep, actor: Exporter,
                     since: Annotated[datetime | None, Query(alias="_since")] = None,
                     output_format: Annotated[str | None, Query(alias="_outputFormat")] = None) -> Response:
     return _kick_off(request, session, actor, "patient", prefer, types, since, output_format)
+
+
+KickOff = Annotated[dict[str, Any] | None, Body(
+    description="A FHIR Parameters resource: _type, _since, _outputFormat", media_type=FHIR_JSON,
+    openapi_examples={"types since": {"value": {"resourceType": "Parameters", "parameter": [
+        {"name": "_type", "valueString": "Patient"}, {"name": "_type", "valueString": "Observation"},
+        {"name": "_since", "valueInstant": "2026-11-01T00:00:00Z"}]}}})]
+
+
+def _parameters(body: Any) -> tuple[str | None, datetime | None, str | None]:
+    """The kick-off parameters of a POST (Bulk Data v2): a FHIR Parameters resource with _type, _since and
+    _outputFormat. Parameters we do not support (patient, _typeFilter, ...) are refused, not ignored: an export
+    that silently exported more than asked would leak."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise BadRequest("POST a FHIR Parameters resource (application/fhir+json) to kick off an export")
+    types: list[str] = []
+    since: datetime | None = None
+    output: str | None = None
+    for item in body.get("parameter") or []:
+        name = item.get("name") if isinstance(item, dict) else None
+        if name == "_type" and isinstance(item.get("valueString"), str):
+            types.append(item["valueString"])
+        elif name == "_since" and isinstance(item.get("valueInstant"), str):
+            try:
+                since = datetime.fromisoformat(item["valueInstant"].replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise field_error("_since", "must be an instant, e.g. 2026-11-01T00:00:00Z") from exc
+        elif name == "_outputFormat" and isinstance(item.get("valueString"), str):
+            output = item["valueString"]
+        else:
+            raise BadRequest(f"unsupported kick-off parameter {name!r}; this server takes _type (valueString), "
+                             "_since (valueInstant) and _outputFormat (valueString)")
+    return ",".join(types) or None, since, output
+
+
+@router.post("/$export", operation_id="bulkExportSystemPost", summary="Bulk Data kick-off (POST with Parameters)",
+             status_code=202, responses=problem_responses(400, 401, 403, 422))
+def export_system_post(request: Request, session: SessionDep, actor: Exporter, body: KickOff = None,
+                       prefer: Annotated[str | None, Header()] = None) -> Response:
+    types, since, output = _parameters(body)
+    return _kick_off(request, session, actor, "system", prefer, types, since, output)
+
+
+@router.post("/Patient/$export", operation_id="bulkExportPatientsPost",
+             summary="Bulk Data kick-off for all patients (POST with Parameters)", status_code=202,
+             responses=problem_responses(400, 401, 403, 422))
+def export_patients_post(request: Request, session: SessionDep, actor: Exporter, body: KickOff = None,
+                         prefer: Annotated[str | None, Header()] = None) -> Response:
+    types, since, output = _parameters(body)
+    return _kick_off(request, session, actor, "patient", prefer, types, since, output)
 
 
 def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) -> ExportJob:

@@ -20,6 +20,10 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 PAIN_NRS = "72514-3"
 LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"), "bilateral": ("51440002", "Bilateral")}
+# Laterality qualifies a body site; it is not a body structure itself. The published pattern we follow is mCODE's
+# LateralityQualifier extension on the bodySite CodeableConcept (context: Observation/Procedure/Condition
+# .bodySite), valued from SNOMED CT's laterality qualifiers: the muscle stays the coded body site.
+LATERALITY_QUALIFIER = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
@@ -39,3 +43,14 @@ def concept(system: str, code: str, display: str | None = None, text: str | None
 def laterality(side: str) -> dict[str, Any]:
     code, display = LATERALITY[side]
     return coding(SNOMED, code, display)
+
+
+def body_site(site: dict[str, Any] | None, side: str | None, text: str) -> dict[str, Any]:
+    """A bodySite CodeableConcept: the structure's coding (if known) qualified by the side (if any)."""
+    out: dict[str, Any] = {}
+    if side in LATERALITY:
+        out["extension"] = [{"url": LATERALITY_QUALIFIER, "valueCodeableConcept": {"coding": [laterality(side)]}}]
+    if site:
+        out["coding"] = [site]
+    out["text"] = text
+    return out

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.clinic import service as clinic_service
 from app.fhir import exam, mapping
+from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Screening, Treatment
@@ -51,7 +52,9 @@ def load(session: Session, patient: Patient) -> PatientRecord:
                                 .order_by(ClinicalRevision.record_type, ClinicalRevision.record_id,
                                           ClinicalRevision.revision)).all()
     staff_ids = ({a.author_id for a in assessments} | {t.author_id for t in treatments}
-                 | {o.recorded_by for o in outcomes})
+                 | {o.recorded_by for o in outcomes} | {c.obtained_by for c in consents}
+                 | {c.withdrawn_by for c in consents if c.withdrawn_by} | {s.screened_by for s in screenings}
+                 | {r.author_id for r in revisions})
     staff = session.scalars(select(User).where(or_(User.id.in_(staff_ids)))).all() if staff_ids else []
     return PatientRecord(patient, episodes, assessments, treatments, consents, screenings, outcomes, revisions, staff,
                          visits(session, assessments, treatments))
@@ -112,8 +115,14 @@ def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Reso
     return out
 
 
-def bundle(resources: list[mapping.Resource], bundle_type: str = "collection") -> mapping.Resource:
-    from app.models.base import utcnow
-
-    return {"resourceType": "Bundle", "type": bundle_type, "timestamp": utcnow().isoformat(),
-            "entry": [{"fullUrl": f"urn:imschart:{r['resourceType']}/{r['id']}", "resource": r} for r in resources]}
+def bundle(resources: list[mapping.Resource], bundle_type: str, base_url: str,
+           modes: Sequence[str] | None = None) -> mapping.Resource:
+    """`base_url`: this server's absolute FHIR base (e.g. https://clinic.example/fhir): each entry's fullUrl is
+    the resource's absolute URL, which a client can GET. `modes`: searchset entries' search.mode."""
+    entries: list[mapping.Resource] = []
+    for i, r in enumerate(resources):
+        entry: mapping.Resource = {"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r}
+        if modes is not None:
+            entry["search"] = {"mode": modes[i]}
+        entries.append(entry)
+    return {"resourceType": "Bundle", "type": bundle_type, "timestamp": utcnow().isoformat(), "entry": entries}

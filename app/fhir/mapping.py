@@ -92,8 +92,8 @@ def conditions(e: Episode, cat: Catalog) -> list[Resource]:
             "code": {"coding": codings, "text": cond.name if cond else code},
             "subject": ref("Patient", e.patient_id), "recordedDate": e.created_at.isoformat(),
         }
-        if e.side in c.LATERALITY:
-            resource["bodySite"] = [{"coding": [c.laterality(e.side)]}]
+        if e.side in c.LATERALITY:  # the side of the complaint; the structure is not recorded on an episode
+            resource["bodySite"] = [c.body_site(None, e.side, f"{e.side} side")]
         if e.onset_date:
             resource["onsetDateTime"] = e.onset_date.isoformat()
         if e.discharged_on:
@@ -141,7 +141,7 @@ def _status(record: Assessment | Treatment) -> str:
 def _site(cat: Catalog, muscle_code: str, side: str) -> Resource:
     muscle = cat.muscle(muscle_code)
     name = muscle.name if muscle else muscle_code
-    return {"coding": [c.coding(c.MUSCLES, muscle_code, name), c.laterality(side)], "text": f"{side} {name}"}
+    return c.body_site(c.coding(c.MUSCLES, muscle_code, name), side, f"{name}, {side}")
 
 
 def finding_observations(a: Assessment, cat: Catalog) -> list[Resource]:
@@ -190,7 +190,8 @@ def finding_observations(a: Assessment, cat: Catalog) -> list[Resource]:
                               "valueCodeableConcept": level}]
         panel: Resource = {"resourceType": "Observation", "id": f"{a.id}-f{i}-panel", **base,
                            "code": c.concept(c.GUNN, "segmental-panel", "Gunn segmental examination"),
-                           "bodySite": {"coding": [c.laterality(f["side"])], "text": f"{f['level']} {f['side']}"},
+                           "bodySite": c.body_site(c.coding(c.LEVELS, f["level"], f"{f['level']} segment"), f["side"],
+                                                   f"{f['level']} segment, {f['side']}"),
                            "component": panel_components}
         if members:
             panel["hasMember"] = members

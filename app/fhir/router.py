@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import operator
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
+from app.clinic import service as clinic
 from app.db import SessionDep
 from app.exports.access import require_export
-from app.fhir import compartment, mapping
+from app.fhir import capability, compartment, mapping, search_params
+from app.fhir import search as fhir_search
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.dates import OUT_OF_RANGE, to_utc
-from app.kit.errors import DomainError, FieldError, NotFound, Unprocessable, field_error, problem_responses
-from app.kit.pagination import PageParams, paginate
-from app.models.base import utcnow
+from app.kit.errors import NotFound, problem_responses
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Treatment
@@ -41,18 +40,13 @@ def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 @router.get("/metadata", operation_id="fhirCapabilityStatement", summary="The server's CapabilityStatement",
             openapi_extra={"security": []})
-def metadata() -> JSONResponse:
-    search = [{"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"},
-              {"name": "_count", "type": "number"}]
-    resources = [{"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
-                  "searchParam": search if t not in ("Patient", "Practitioner") else search[1:]} for t in TYPES]
-    resources[0]["operation"] = [{"name": "everything",
-                                  "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]
-    return _fhir({"resourceType": "CapabilityStatement", "status": "active", "date": utcnow().date().isoformat(),
-                  "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
-                  "software": {"name": "IMS Chart"}, "implementation": {"description": "IMS Chart FHIR API"},
-                  "rest": [{"mode": "server", "resource": resources,
-                            "security": {"description": "OAuth2 bearer token from /api/v1/auth/token"}}]})
+def metadata(request: Request) -> JSONResponse:
+    return _fhir(capability.statement(base_url(request), TYPES))
+
+
+def base_url(request: Request) -> str:
+    """The absolute base of this FHIR server, e.g. https://clinic.example/fhir (for fullUrl and links)."""
+    return str(request.base_url).rstrip("/") + "/fhir"
 
 
 def _owner(session: Session, resource_type: str, rid: str) -> uuid.UUID | None:
@@ -100,7 +94,7 @@ def everything(request: Request, session: SessionDep, actor: PatientExporter, pa
     resources = _resources_of(session, patient_id)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient_id, patient_id=patient_id,
                  detail={"operation": "$everything", "count": len(resources)})
-    body = compartment.bundle(resources, "searchset")
+    body = compartment.bundle(resources, "searchset", base_url(request))
     body["total"] = len(resources)
     return _fhir(body)
 
@@ -132,70 +126,60 @@ def _uuid(value: str) -> uuid.UUID:
         raise NotFound(f"No resource {value}") from exc
 
 
-@router.get("/{resource_type}", operation_id="fhirSearch", summary="Search by patient, _lastUpdated and _count",
-            responses=problem_responses(400, 401, 403, 404, 422))
-def search(request: Request, session: SessionDep, actor: Reader, resource_type: str,
-           patient: Annotated[str | None, Query(description="Patient/<id> or <id>")] = None,
-           last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated")] = None,
-           count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 50,
-           page: Annotated[str | None, Query(alias="_page", max_length=512)] = None) -> JSONResponse:
+def _search_parameters() -> list[dict[str, Any]]:
+    """OpenAPI: the query parameters of fhirSearch (which apply depends on the type; see /fhir/metadata)."""
+    names = dict.fromkeys(p.name for params in search_params.SPEC.values() for p in params)
+    return [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in
+            [*names, *search_params.CONTROL]] + [{
+                "name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                "description": "handling=strict: refuse unsupported parameters (400) instead of ignoring them"}]
+
+
+@router.get("/{resource_type}", operation_id="fhirSearch",
+            summary="Search: Patient by _id, identifier, family, given, name, birthdate, gender, active; clinical "
+            "resources by patient/subject, date, code, status, encounter; _lastUpdated, _count, _sort, _summary, "
+            "_include", responses=problem_responses(400, 401, 403, 404),
+            openapi_extra={"parameters": _search_parameters()})
+def search(request: Request, session: SessionDep, actor: Reader, resource_type: str) -> JSONResponse:
     if resource_type not in TYPES:
         raise NotFound(f"Resource type {resource_type} is not supported")
-    bounds = [_date_bound(v) for v in last_updated or []]
-    if resource_type in ("Patient", "Practitioner") and patient is None:
-        model: Any = Patient if resource_type == "Patient" else User
-        # Filter in SQL, before paging: a page is `_count` matches, never `_count` rows minus the misses.
-        stmt = select(model).where(*(_COMPARE[prefix](model.updated_at, bound) for prefix, bound in bounds))
-        rows, cursor = paginate(session, stmt, [model.id], PageParams(count, page))
-        resources = [mapping.patient(r) if resource_type == "Patient" else mapping.practitioner(r) for r in rows]
-        audit.record(session, actor, "search", resource_type=resource_type, detail={"count": len(resources)})
-        return _fhir(_searchset(request, resources, cursor))
-    if patient is None:
-        raise field_error("patient", f"searching {resource_type} needs patient=<id>")
-    pid = _uuid(patient.removeprefix("Patient/"))
-    everything = [r for r in _resources_of(session, pid) if r["resourceType"] == resource_type and _within(r, bounds)]
-    start = int(page) if page and page.isdigit() else 0
-    chunk = everything[start:start + count]
-    nxt = str(start + count) if start + count < len(everything) else None
-    audit.record(session, actor, "search", resource_type=resource_type, patient_id=pid, detail={"count": len(chunk)})
-    body = _searchset(request, chunk, nxt)
-    body["total"] = len(everything)
-    return _fhir(body)
+    strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
+    q = search_params.parse(resource_type, list(request.query_params.multi_items()), strict)
+    zone = ZoneInfo(clinic.get(session).time_zone)
+    included: list[mapping.Resource] = []
+    if resource_type in ("Patient", "Practitioner"):
+        resources, total, cursor = fhir_search.run_sql(session, q, zone)
+        audit.record(session, actor, "search", resource_type=resource_type,
+                     detail={"count": len(resources), "params": q.applied})
+    else:
+        compartments = {pid: _compartment(session, pid) for pid in fhir_search.patient_ids(q)}
+        resources, total, cursor = fhir_search.run_compartment(
+            q, [r for found in compartments.values() for r in found], zone)
+        for pid, found in compartments.items():
+            audit.record(session, actor, "search", resource_type=resource_type, patient_id=pid,
+                         detail={"count": len(resources), "params": q.applied})
+            if q.include_patient and found and any(r["resourceType"] != "Patient" for r in resources):
+                included.append(found[0])  # the compartment's first resource is its Patient
+    return _fhir(_searchset(request, q, resources, included, total, cursor))
 
 
-def _date_bound(value: str) -> tuple[str, datetime]:
-    prefix = value[:2] if value[:2] in ("gt", "ge", "lt", "le", "eq") else "eq"
-    raw = value[2:] if value[:2] == prefix else value
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Unprocessable("_lastUpdated must be a date such as ge2026-11-01T00:00:00Z") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=utcnow().tzinfo)
-    try:  # 9999-12-31T23:59:59-23:59 is past the end of the calendar in UTC: a bad request, not a 500
-        return prefix, to_utc(moment)
-    except ValueError as exc:
-        raise DomainError(f"_lastUpdated {OUT_OF_RANGE}", errors=[FieldError(field="_lastUpdated",
-                                                                            message=OUT_OF_RANGE)]) from exc
+def _compartment(session: Session, patient_id: uuid.UUID) -> list[mapping.Resource]:
+    """A patient's resources; none (not a 404) when no such patient: a search that matches nothing."""
+    patient = session.get(Patient, patient_id)
+    return compartment.fhir_resources(session, compartment.load(session, patient)) if patient else []
 
 
-def _within(resource: mapping.Resource, bounds: list[tuple[str, datetime]]) -> bool:
-    if not bounds:
-        return True
-    updated = resource.get("meta", {}).get("lastUpdated") or resource.get("recorded")
-    if updated is None:
-        return False
-    when = datetime.fromisoformat(updated)
-    return all(_COMPARE[prefix](when, bound) for prefix, bound in bounds)
-
-
-_COMPARE = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le, "eq": operator.eq}
-
-
-def _searchset(request: Request, resources: list[mapping.Resource], next_page: str | None) -> dict[str, Any]:
-    body = compartment.bundle(resources, "searchset")
-    links = [{"relation": "self", "url": str(request.url)}]
+def _searchset(request: Request, q: search_params.Query, resources: list[mapping.Resource],
+               included: list[mapping.Resource], total: int, next_page: str | None) -> dict[str, Any]:
+    """The Bundle: matches (and included patients), the total, and links that show exactly the criteria applied
+    (unsupported parameters that were ignored are not echoed)."""
+    body = compartment.bundle([*resources, *included], "searchset", base_url(request),
+                              modes=["match"] * len(resources) + ["include"] * len(included))
+    body["total"] = total
+    own = request.url.replace(query=urlencode([*q.applied, *([("_page", q.page)] if q.page else [])]))
+    links = [{"relation": "self", "url": str(own)}]
     if next_page is not None:
-        links.append({"relation": "next", "url": str(request.url.include_query_params(_page=next_page))})
+        links.append({"relation": "next", "url": str(request.url.replace(query=urlencode([*q.applied,
+                                                                                           ("_page", next_page)])))})
     body["link"] = links
     return body

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
+from app.clinic import service as clinic
 from app.db import SessionDep
+from app.episodes import service as episodes
 from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParamsDep
@@ -60,4 +63,7 @@ def episode_progress(session: SessionDep, actor: Reader, episode_id: uuid.UUID) 
             responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG image"},
                        **problem_responses(401, 403, 404)})
 def episode_progress_svg(session: SessionDep, actor: Reader, episode_id: uuid.UUID) -> Response:
-    return Response(render(service.progress(session, actor, episode_id)), media_type="image/svg+xml")
+    progress = service.progress(session, actor, episode_id)
+    patient = patients.get(session, episodes.get(session, episode_id).patient_id)
+    title = f"Episode progress: {patient.family_name.upper()}, {patient.given_name} (chart {patient.chart_number})"
+    return Response(render(progress, ZoneInfo(clinic.get(session).time_zone), title), media_type="image/svg+xml")

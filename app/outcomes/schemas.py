@@ -82,7 +82,11 @@ class InstrumentProgress(BaseModel):
     scores: list[ScorePoint]
     baseline: float
     latest: float
-    change: float = Field(description="latest vs baseline; positive = improvement")
+    improvement: float = Field(description="How much better the latest score is than the baseline, in the "
+                               "instrument's points: positive = improved, negative = worse, whichever way the "
+                               "scale runs (e.g. pain 6 -> 2 on the NPRS is +4)")
+    change: float = Field(deprecated=True, description="Deprecated: the same value as `improvement` (positive = "
+                          "improvement, not latest minus baseline). Kept for existing clients; use `improvement`.")
     mcid_reached: bool
 
 

@@ -79,7 +79,7 @@ def load_for_episodes(session: Session, episode_ids: Sequence[uuid.UUID]
 
 def build_progress(episode_id: uuid.UUID, treatments: Iterable[Treatment],
                    outcomes: Iterable[OutcomeAdministration]) -> Progress:
-    """Baseline = first administration in the episode; change = latest vs baseline, improvement positive."""
+    """Baseline = first administration in the episode; improvement = latest vs baseline, positive = better."""
     pain = [PainPoint(treatment_id=t.id, started_at=t.started_at, pre_pain_nprs=t.content.get("pre_pain_nprs"),
                       post_pain_nprs=t.content.get("post_pain_nprs"))
             for t in treatments if t.episode_id == episode_id]
@@ -95,7 +95,8 @@ def build_progress(episode_id: uuid.UUID, treatments: Iterable[Treatment],
         instruments.append(InstrumentProgress(
             instrument=code, name=inst.name, better=inst.better, mcid=inst.mcid,
             scores=[ScorePoint(id=r.id, administered_at=r.administered_at, score=r.score) for r in rows],
-            baseline=baseline, latest=latest, change=change, mcid_reached=len(rows) > 1 and change >= inst.mcid))
+            baseline=baseline, latest=latest, improvement=change, change=change,
+            mcid_reached=len(rows) > 1 and change >= inst.mcid))
     return Progress(episode_id=episode_id, pain=pain, instruments=instruments)
 
 

@@ -138,3 +138,38 @@ def test_summary_suggests_only_the_involved_segments_targets(client, staff):
     assert "gastrocnemius" not in muscles  # shortened at S1, which is not in this impression
     assert not any(side == "right" for _, side in targets)
     assert {t["level"] for t in summary["suggested_targets"]} == {"L5"}
+
+
+def test_segmental_map_names_the_patient_the_date_and_every_column(client, staff):
+    therapist = staff("therapist")
+    patient, _, a = chart_visit(client, therapist, assessed_at="2026-11-10T15:00:00Z")
+    root, _ = _svg_cells(client, therapist, a["id"])
+    texts = [t.text or "".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert f"LINDQVIST, Margaret - chart {patient['chart_number']} - born 1961-04-17" in texts
+    assert "Assessed 2026-11-10 10:00 EST (draft)" in texts  # clinic-local, labelled
+    heads = [t for t in root.iter(f"{SVG}text") if (t.get("class") or "").startswith("column-head")]
+    assert len(heads) == 10  # five finding columns on each side, each labelled
+    assert {h.find(f"{SVG}title").text for h in heads} == {"Shortened muscle", "Tender points", "Skin changes",
+                                                          "Paraspinal shortening", "Paraspinal tenderness"}
+
+
+def test_pdf_and_svg_maps_are_one_drawing():
+    """Both outputs render the same Drawing: every string in it is in the SVG, in order."""
+    from reportlab.graphics.shapes import String
+
+    from app.assessments.schemas import AssessmentContent
+    from app.assessments.summary import summarise
+    from app.assessments.svg import Caption, drawing, render
+    from app.reference.catalog import Catalog, Level
+
+    cat = Catalog(levels=[Level(code, i + 1, "lumbar", None, ()) for i, code in enumerate(("L4", "L5", "S1"))],
+                  muscles={}, conditions={})
+    content = AssessmentContent.model_validate({"assessed_at": "2026-11-10T15:00:00Z", "findings": [
+        {"level": "L5", "side": "left", "paraspinal_tenderness": True}],
+        "impression": [{"level": "L5", "side": "left"}]})
+    caption = Caption("DOE, Jane - chart 1 - born 1970-01-01", "2026-11-10 10:00 EST", "signed")
+    summary = summarise(cat, content, "a1")
+    strings = [s.text for s in drawing(cat, summary, caption).contents if isinstance(s, String)]
+    root = ET.fromstring(render(cat, summary, caption))
+    assert ["".join(t.itertext()).replace(t.find(f"{SVG}title").text if t.find(f"{SVG}title") is not None else "",
+                                          "", 1) for t in root.iter(f"{SVG}text")] == strings

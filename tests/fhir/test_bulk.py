@@ -123,3 +123,28 @@ def test_bad_requests_and_cancel(client, staff, app, settings):
     assert client.delete(poll, headers=admin.headers).status_code == 202
     assert client.get(poll, headers=admin.headers).status_code == 404
     assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 0
+
+
+def test_patient_export_accepts_a_post_kick_off_with_parameters(client, staff, app, settings, seeded):  # noqa: F811
+    admin = staff("admin")
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "_type", "valueString": "Patient"}, {"name": "_type", "valueString": "Consent"},
+        {"name": "_outputFormat", "valueString": "application/fhir+ndjson"}]}
+    response = client.post("/fhir/Patient/$export", json=body, headers={**admin.headers, **ASYNC})
+    assert response.status_code == 202, response.text
+    poll = response.headers["content-location"].replace("http://testserver", "")
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    assert {o["type"] for o in client.get(poll, headers=admin.headers).json()["output"]} == {"Patient", "Consent"}
+    since = {"resourceType": "Parameters", "parameter": [{"name": "_since", "valueInstant": "2999-01-01T00:00:00Z"}]}
+    later = client.post("/fhir/$export", json=since, headers={**admin.headers, **ASYNC})
+    assert later.status_code == 202
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    assert client.get(later.headers["content-location"].replace("http://testserver", ""),
+                      headers=admin.headers).json()["output"] == []
+    # Refused, never silently widened: an unsupported parameter, a body that is not Parameters, no Prefer.
+    for bad, headers in (({"resourceType": "Parameters", "parameter": [{"name": "patient", "valueReference": {}}]},
+                          ASYNC), ({"resourceType": "Patient"}, ASYNC), (body, {})):
+        refused = client.post("/fhir/Patient/$export", json=bad, headers={**admin.headers, **headers})
+        assert refused.status_code == 400 and refused.json()["resourceType"] == "OperationOutcome"
+    assert client.post("/fhir/Patient/$export", json=body,
+                       headers={**staff("therapist").headers, **ASYNC}).status_code == 403

@@ -53,8 +53,12 @@ def test_patient_bundle_validates_resource_by_resource(client, seeded):
     panel = by_id[f"{assessment['id']}-f0-panel"]
     assert panel["code"]["coding"][0]["code"] == "segmental-panel" and len(panel["hasMember"]) == 4
     finding = by_id[panel["hasMember"][0]["reference"].split("/")[1]]
-    assert finding["bodySite"]["coding"][1] == {"system": "http://snomed.info/sct", "code": "7771000",
-                                                "display": "Left"}
+    site = finding["bodySite"]
+    assert [x["code"] for x in site["coding"]] == ["gluteus_medius"]  # the muscle is the body site ...
+    assert site["extension"] == [{  # ... qualified by its side (mCODE LateralityQualifier)
+        "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier",
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "7771000",
+                                             "display": "Left"}]}}]
     assert finding["component"][0]["valueCodeableConcept"]["coding"][0]["code"] == "L5"
     procedure = by_id[treatment["id"]]
     assert procedure["status"] == "completed" and procedure["complication"][0]["text"] == "bruising (mild)"
@@ -207,9 +211,10 @@ def test_pdf_chart_names_the_patient_and_every_signed_note(client, seeded, staff
                for text in pages)
     text = "\n".join(pages)
     # The segmental map: its Left/Right columns and a row per nerve-root level.
-    assert "Left" in text and "Right" in text and all(level in text for level in ("C5", "L4", "L5", "S1"))
+    assert "Patient's left" in text and "Patient's right" in text
+    assert all(level in text for level in ("C5", "L4", "L5", "S1"))
     # The progress chart of session pain.
-    assert "Session pain (NPRS)" in text
+    assert "Session pain (NPRS 0-10)" in text
     assert "Gunn assessment" in text and "IMS treatment" in text
     assert text.count("Signed electronically by") == 2
     assert "Amendment 1" in text and "S1 was right-sided" in text

@@ -53,3 +53,43 @@ def test_a_single_administration_reaches_no_mcid(client, staff):
     assert body["instruments"][0]["change"] == 0 and body["instruments"][0]["mcid_reached"] is False
     assert client.get(f"/api/v1/episodes/{episode['id']}/progress",
                       headers=staff("reception").headers).status_code == 403
+
+
+def test_progress_picture_is_dated_spaced_by_time_and_says_how_the_patient_changed(client, staff):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist)
+    base = f"/api/v1/patients/{patient['id']}/outcomes"
+    # Pain 6 -> 2: one day, then thirteen days later.
+    for when, score in (("2026-11-10T15:00:00Z", 6), ("2026-11-11T15:00:00Z", 4), ("2026-11-24T15:00:00Z", 2)):
+        assert client.post(base, headers=therapist.headers, json={
+            "instrument": "nprs", "responses": [score], "administered_at": when,
+            "episode_id": episode["id"]}).status_code == 201
+    body = client.get(f"/api/v1/episodes/{episode['id']}/progress", headers=therapist.headers).json()
+    nprs = body["instruments"][0]
+    assert nprs["improvement"] == 4 and nprs["change"] == 4  # `change` stays, deprecated, same meaning
+    svg = client.get(f"/api/v1/episodes/{episode['id']}/progress.svg", headers=therapist.headers)
+    root = ET.fromstring(svg.content)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text or "" for t in root.iter(f"{ns}text")]
+    joined = " ".join(texts)
+    assert "Numeric Pain Rating Scale: improved by 4 points (baseline 6, latest 2)" in joined
+    assert "change +4" not in joined
+    assert "LINDQVIST, Margaret" in root.find(f"{ns}title").text
+    # A dated axis in the clinic's zone, not 0, 0.5, 1 ...
+    assert "2026-11-10" in texts and "2026-11-24" in texts and "date (clinic time, America/Toronto)" in texts
+    # Spaced by real time: the gap of 13 days is 13 times the gap of one day.
+    points = [float(c.get("cx")) for c in root.iter(f"{ns}circle")
+              if (c.find(f"{ns}title") is not None and c.find(f"{ns}title").text.startswith("nprs"))]
+    assert len(points) == 3
+    assert abs((points[2] - points[1]) / (points[1] - points[0]) - 13) < 0.05
+    # The MCID band: baseline 6 down to the threshold 4 (lower is better).
+    band = [r for r in root.iter(f"{ns}rect") if r.get("class") == "mcid-band"]
+    assert len(band) == 1 and band[0].find(f"{ns}title").text == "MCID band: 6 to 4"
+
+
+def test_openapi_documents_change_as_deprecated_and_improvement_as_its_replacement(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["InstrumentProgress"]
+    assert schema["properties"]["change"].get("deprecated") is True
+    assert "improvement" in schema["required"] and "positive = improved" in schema["properties"]["improvement"][
+        "description"]
+    assert "use `improvement`" in schema["properties"]["change"]["description"]

@@ -1,0 +1,91 @@
+"""Every resource type we emit passes a validator that shares no code with our mapping or with fhir.resources:
+@medplum/core's validateResource against the published R4 StructureDefinitions, run in Node (.ci/fhir-validator,
+installed by .ci/run). Outside CI the test is skipped with a notice when Node or the package is missing; in CI
+that is a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.exports.jobs import run_export_jobs
+from tests.fhir.test_fhir import seeded  # noqa: F401  (fixture)
+from tests.treatments.helpers import consent
+
+VALIDATOR = Path(__file__).resolve().parents[2] / ".ci" / "fhir-validator"
+# Warnings we accept on purpose (none today): list each with why, e.g. a terminology we cannot bind.
+INTENDED_WARNINGS: set[tuple[str, str]] = set()
+
+
+def _validator() -> list[str]:
+    node = shutil.which("node")
+    missing = None if node and (VALIDATOR / "node_modules" / "@medplum" / "core").is_dir() else \
+        "node or .ci/fhir-validator/node_modules is missing (run: cd .ci/fhir-validator && npm ci)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"independent FHIR validation is required in CI: {missing}")
+        pytest.skip(f"independent FHIR validation skipped: {missing}")
+    return [node, str(VALIDATOR / "validate.mjs")]  # type: ignore[list-item]
+
+
+def _emitted(client, staff, app, settings, seeded) -> list[dict]:  # noqa: F811
+    therapist, patient, *_ = seeded
+    h, pid = therapist.headers, patient["id"]
+    sharing = consent(client, therapist, pid, kind="data_sharing", risks_discussed=[])
+    client.post(f"/api/v1/patients/{pid}/consents/{sharing['id']}/withdraw", headers=h, json={"reason": "declined"})
+    out: list[dict] = [client.get("/fhir/metadata").json()]
+    everything = client.get(f"/fhir/Patient/{pid}/$everything", headers=h).json()
+    out.append(everything)
+    resources = [e["resource"] for e in everything["entry"]]
+    out += [client.get(f"/fhir/{r['resourceType']}/{r['id']}", headers=h).json() for r in resources]
+    for rtype in sorted({r["resourceType"] for r in resources}):
+        params = {"_id": pid} if rtype == "Patient" else {"_count": "5"} if rtype == "Practitioner" else \
+            {"patient": pid, "_include": f"{rtype}:patient", "_count": "5"}
+        out.append(client.get(f"/fhir/{rtype}", params=params, headers=h).json())
+    out.append(client.get("/fhir/Patient", params={"_summary": "count"}, headers=h).json())
+    out.append(client.get("/fhir/Patient", params={"nonsense": "1"}, headers={**h, "Prefer": "handling=strict"}).json())
+    out.append(client.get(f"/api/v1/patients/{pid}/export", params={"format": "fhir"}, headers=h).json())
+    admin = staff("admin")
+    kick = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
+    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    manifest = client.get(kick.headers["content-location"].replace("http://testserver", ""), headers=admin.headers)
+    for output in manifest.json()["output"]:
+        lines = client.get(output["url"].replace("http://testserver", ""), headers=admin.headers).text
+        out += [json.loads(line) for line in lines.splitlines()]
+    return out
+
+
+def test_every_emitted_resource_passes_an_independent_validator(client, staff, app, settings, seeded,  # noqa: F811
+                                                                 tmp_path):
+    command = _validator()
+    resources = _emitted(client, staff, app, settings, seeded)
+    kinds = {r["resourceType"] for r in resources}
+    assert {"Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance",
+            "Bundle", "CapabilityStatement", "OperationOutcome"} <= kinds
+    path = tmp_path / "emitted.ndjson"
+    path.write_text("\n".join(json.dumps(r) for r in resources))
+    done = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(reports) == len(resources) > 50
+    errors = [(r["resourceType"], r["id"], i) for r in reports for i in r["issues"]
+              if i["severity"] in ("error", "fatal")]
+    assert errors == []
+    warnings = {(r["resourceType"], i["text"]) for r in reports for i in r["issues"] if i["severity"] == "warning"}
+    assert warnings <= INTENDED_WARNINGS, sorted(warnings - INTENDED_WARNINGS)
+
+
+def test_the_validator_is_not_a_rubber_stamp(tmp_path):
+    """It must be able to fail: a structurally broken resource is reported."""
+    command = _validator()
+    path = tmp_path / "bad.ndjson"
+    path.write_text(json.dumps({"resourceType": "Observation", "status": "final", "valueBoolean": "yes",
+                                "bodySite": {"coding": "Left"}}))
+    done = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=120, check=True)
+    [report] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert any(i["severity"] == "error" for i in report["issues"])
