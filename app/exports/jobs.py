@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +19,7 @@ from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.exports.archive import write_archive
-from app.kit import audit
+from app.kit import audit, workers
 from app.kit.actor import Actor
 from app.kit.errors import PROBLEM_JSON, Conflict, DomainError, NotFound, Problem, problem_responses
 from app.models.base import utcnow
@@ -29,6 +29,8 @@ from app.models.user import User
 log = logging.getLogger("imschart.exports")
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
+WAITING_DESCRIPTION = ("Set while the job waits and no background worker has been seen for a while: why it is "
+                       "not moving and what to run")
 STALE = timedelta(minutes=10)  # a running job with no heartbeat for this long was orphaned by a restart
 
 
@@ -59,6 +61,7 @@ class ExportOut(BaseModel):
     finished_at: datetime | None
     error: str | None
     manifest: dict[str, Any] | None
+    waiting_for_worker: str | None = Field(None, description=WAITING_DESCRIPTION)
 
 
 def export_dir(request_or_settings: Any) -> Path:
@@ -79,7 +82,12 @@ def start_export(session: SessionDep, actor: Exporter, body: ExportRequest, resp
                  detail={"scope": "clinic", "format": body.format, "since": body.since.isoformat() if body.since
                          else None})
     response.headers["Location"] = f"/api/v1/exports/{job.id}"
-    return ExportOut.model_validate(job)
+    return _out(session, job)
+
+
+def _out(session: Session, job: ExportJob) -> ExportOut:
+    return ExportOut.model_validate(job).model_copy(
+        update={"waiting_for_worker": workers.waiting_reason(session, job.status)})
 
 
 def _job(session: Session, job_id: uuid.UUID) -> ExportJob:
@@ -95,7 +103,7 @@ def get_export(session: SessionDep, _: Exporter, job_id: uuid.UUID, response: Re
     job = _job(session, job_id)
     if job.status in ("queued", "running"):
         response.headers["Retry-After"] = "2"
-    return ExportOut.model_validate(job)
+    return _out(session, job)
 
 
 @router.get("/{job_id}/download", operation_id="downloadExport", summary="The finished archive (zip)",
