@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -129,14 +131,18 @@ def create_user(
 @cli.command()
 def worker(interval: Annotated[float, typer.Option(help="Seconds to sleep when there is nothing to do")] = 1.0
            ) -> None:
-    """Run background work (webhook delivery) until stopped; run one or more beside the API processes."""
+    """Run background work (webhook delivery, exports) until stopped; run one or more beside the API processes."""
     from app.integrations.delivery import run_forever
 
     settings = get_settings()
     migrations.upgrade(settings.sqlalchemy_url)
     typer.echo("imschart worker: delivering webhooks and running exports", err=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # finish the current pass, then record the stop
+        signal.signal(signum, lambda *_: stop.set())
     run_forever(_sessionmaker(), interval=interval, allow_plain_http_loopback=settings.env != "production",
-                data_dir=settings.data_dir)
+                data_dir=settings.data_dir, stop=stop, kind="worker")
+    typer.echo("imschart worker: stopped", err=True)
 
 
 @cli.command("export")

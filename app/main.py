@@ -62,7 +62,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         thread = threading.Thread(target=run_forever, name="imschart-worker", daemon=True, kwargs={
             "factory": app.state.sessionmaker, "stop": stop,
             "allow_plain_http_loopback": app.state.settings.env != "production",
-            "data_dir": app.state.settings.data_dir})
+            "data_dir": app.state.settings.data_dir, "kind": "in_process"})
         thread.start()
     yield
     stop.set()

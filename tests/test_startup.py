@@ -53,8 +53,11 @@ def test_serve_worker_and_migrate_started_together_all_come_up(empty_db, tmp_pat
             wait_ready(procs[f"serve-{i}"], f"http://127.0.0.1:{port}", tmp_path / f"serve-{i}.log", timeout=120)
         for name in ("migrate-1", "migrate-2"):
             assert procs[name].wait(timeout=120) == 0, (tmp_path / f"{name}.log").read_text()
-        time.sleep(1)
-        assert procs["worker"].poll() is None, (tmp_path / "worker.log").read_text()
+        deadline = time.monotonic() + 60  # the worker came up too: the API sees its heartbeat
+        while httpx.get(f"http://127.0.0.1:{ports[0]}/readyz", timeout=10).json()["worker"]["status"] != "ok":
+            assert procs["worker"].poll() is None, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.2)
         # Each replica serves, and the two first runs made one bootstrap admin, not two.
         for port in ports:
             login = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10,

@@ -32,7 +32,8 @@ ARCHIVE_VERSION = 1
 # outbox) are left out too: restored, they would run again on the new server (re-sending old webhooks,
 # re-running old exports whose files never moved with the database).
 SKIPPED = {"reference_levels", "reference_muscles", "reference_conditions", "auth_tokens", "login_attempts",
-           "idempotency_keys", "rate_windows", "alembic_version", "export_jobs", "webhook_deliveries"}
+           "idempotency_keys", "rate_windows", "alembic_version", "export_jobs", "webhook_deliveries",
+           "worker_heartbeats"}
 # Credentials never leave in the CSV export (made for other software, not for restoring this one). The NDJSON
 # archive keeps them: a restore must keep staff able to sign in, API keys working and webhooks signed.
 SECRET_COLUMNS = {"password_hash", "token_hash", "key_hash", "secret"}

@@ -12,7 +12,7 @@ from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.exports import retention
 from app.exports.archive import write_archive
-from app.kit import audit
+from app.kit import audit, workers
 from app.kit.actor import Actor
 from app.kit.dates import UtcInstant
 from app.kit.errors import PROBLEM_JSON, Conflict, DomainError, NotFound, Problem, problem_responses
@@ -33,6 +33,8 @@ from app.models.user import User
 log = logging.getLogger("imschart.exports")
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
+WAITING_DESCRIPTION = ("Set while the job waits and no background worker has been seen for a while: why it is "
+                       "not moving and what to run")
 STALE = timedelta(minutes=10)  # a running job with no heartbeat for this long was orphaned by a restart
 
 
@@ -64,6 +66,7 @@ class ExportOut(BaseModel):
     error: str | None
     manifest: dict[str, Any] | None
     expires_at: datetime | None  # the archive is deleted then (IMS_EXPORT_RETENTION_HOURS after the request)
+    waiting_for_worker: str | None = Field(None, description=WAITING_DESCRIPTION)
 
 
 def export_dir(request_or_settings: Any) -> Path:
@@ -85,7 +88,12 @@ def start_export(request: Request, session: SessionDep, actor: Exporter, body: E
                  detail={"scope": "clinic", "format": body.format, "since": body.since.isoformat() if body.since
                          else None})
     response.headers["Location"] = f"/api/v1/exports/{job.id}"
-    return ExportOut.model_validate(job)
+    return _out(session, job)
+
+
+def _out(session: Session, job: ExportJob) -> ExportOut:
+    return ExportOut.model_validate(job).model_copy(
+        update={"waiting_for_worker": workers.waiting_reason(session, job.status)})
 
 
 def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) -> ExportJob:
@@ -104,7 +112,7 @@ def get_export(request: Request, session: SessionDep, actor: Exporter, job_id: u
     job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
         response.headers["Retry-After"] = "2"
-    return ExportOut.model_validate(job)
+    return _out(session, job)
 
 
 @router.get("/{job_id}/download", operation_id="downloadExport", summary="The finished archive (zip)",

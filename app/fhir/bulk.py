@@ -29,7 +29,7 @@ from app.exports.archive import snapshot
 from app.exports.jobs import Gone, audit_outcome, manifest_counts, private_dir, private_file
 from app.fhir import compartment, mapping
 from app.fhir.router import FHIR_JSON, TYPES
-from app.kit import audit
+from app.kit import audit, workers
 from app.kit.actor import Actor
 from app.kit.dates import utc_param
 from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
@@ -170,6 +170,8 @@ def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
     if job.status in ("queued", "running"):
         progress = f"{job.status}: {job.records_done} resources" + (f" ({job.current_table})" if job.current_table
                                                                     else "")
+        if waiting := workers.waiting_reason(session, job.status):
+            progress = f"{progress}. {waiting}"
         return Response(status_code=202, headers={"X-Progress": progress, "Retry-After": "2"})
     if job.status == "failed":
         raise ExportFailed(f"The export failed: {job.error}. Start a new export; this one will not complete.")

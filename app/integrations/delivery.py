@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app.integrations.urls import IPAddress, UnsafeUrl, check
+from app.kit.workers import Heartbeat
 from app.models.base import utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
 
@@ -128,14 +129,18 @@ def _pinned(url: str, addresses: list[IPAddress], headers: dict[str, str]) -> tu
 
 
 def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, allow_plain_http_loopback: bool = False,
-                stop: threading.Event | None = None, data_dir: Path | None = None) -> None:
-    """The `imschart worker` loop (and the in-process thread of the embedded default): webhooks, exports."""
+                stop: threading.Event | None = None, data_dir: Path | None = None, kind: str = "worker") -> None:
+    """The `imschart worker` loop (and the in-process thread of the embedded default): webhooks, exports.
+
+    Every pass refreshes the worker's heartbeat, so the API can tell when nobody runs the queued work."""
     from app.exports.jobs import run_export_jobs
 
     stop = stop or threading.Event()
+    heartbeat = Heartbeat(factory, kind)
     with httpx.Client() as client:
         while not stop.is_set():
             try:
+                heartbeat.beat()
                 busy = deliver_due(factory, client, allow_plain_http_loopback=allow_plain_http_loopback)
                 if data_dir is not None:
                     busy += run_export_jobs(factory, data_dir)
@@ -144,3 +149,7 @@ def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, allow_
             except Exception:  # keep delivering; the failure is logged with its traceback
                 log.exception("webhook delivery pass failed")
                 stop.wait(interval)
+    try:
+        heartbeat.stopped()
+    except Exception:  # the database may be gone already; the heartbeat then simply goes stale
+        log.warning("could not record the worker's stop", exc_info=True)

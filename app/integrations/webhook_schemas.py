@@ -82,3 +82,5 @@ class DeliveryOut(BaseModel):
     created_at: datetime
     redelivery_of: uuid.UUID | None
     payload: dict[str, Any]
+    waiting_for_worker: str | None = Field(None, description="Set on a pending delivery while no background "
+                                           "worker has been seen for a while: why it is not sent and what to run")

@@ -17,7 +17,7 @@ ZERO_ID = "00000000-0000-0000-0000-000000000000"
 # The only routes anyone may call without a token: probes, signing in, the API docs, FHIR's capability statement.
 PUBLIC = {
     ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/auth/token"),
-    ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/openapi.json"),
+    ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/openapi.json"),  # no /redoc: see app.kit.docs
     ("GET", "/fhir/metadata"),
 }
 
