@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     bootstrap_admin_password: SecretStr | None = None
     bootstrap_admin_name: str = "Clinic Administrator"
     log_level: str = "info"
+    # An Idempotency-Key whose request is still "in flight" after this long (its process died before
+    # committing anything) may be claimed again by a retry.
+    idempotency_lease_seconds: int = Field(60, ge=1, le=3600)
     # Background work (webhook delivery) inside the API process: default on for the embedded SQLite
     # setup, off for PostgreSQL deployments, which run `imschart worker` separately.
     worker_in_process: bool | None = None

@@ -49,18 +49,39 @@ def make_sessionmaker(engine: Engine, *, audit_key: bytes) -> sessionmaker[Sessi
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info={"audit_key": audit_key})
 
 
+class CommitHandoff:
+    """Set on the ASGI scope by the idempotency middleware: it commits the request's transaction itself.
+
+    The stored response of an Idempotency-Key must commit atomically with the write it describes, and
+    the response exists only once the handler has returned; so the session is flushed here and handed
+    over, and the middleware writes the response into it and commits both, before anything is sent.
+    """
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+
+
+COMMIT_HANDOFF = "imschart.commit_handoff"
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Commit when the handler returns, roll back on any exception; services only flush()."""
     session: Session = request.app.state.sessionmaker()
     request.state.db = session
+    handoff: CommitHandoff | None = request.scope.get(COMMIT_HANDOFF)
     try:
         yield session
+        if handoff is not None and handoff.session is None:
+            session.flush()  # errors still surface here, as the handler's own
+            handoff.session = session
+            return
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
-        session.close()
+        if handoff is None or handoff.session is not session:
+            session.close()
 
 
 # scope="function": the commit runs before the response is sent, so a client never sees a

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state))
+    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state),
+                       lease=timedelta(seconds=settings.idempotency_lease_seconds))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                        larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})  # outermost
     app.include_router(health_router)
