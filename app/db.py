@@ -9,18 +9,33 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db_guard import guard_postgresql
+from app.kit.db_faults import outage
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout: float | None = None,
+                statement_timeout: float | None = None, **kwargs: Any) -> Engine:
+    """The timeouts bound every wait on PostgreSQL (see app.db_guard); None leaves that wait unbounded
+    (the command-line tools: an export or `audit verify` may run long statements on purpose)."""
     # hide_parameters: an error's text (and so any log line or traceback) never quotes row values.
     kwargs.setdefault("hide_parameters", True)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+    if url.startswith("sqlite"):  # the statement timeout is how long a writer waits for the write lock
+        busy = statement_timeout or 30
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy}, **kwargs)
+        _configure_sqlite(engine, busy)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    if connect_timeout is None or statement_timeout is None:
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": max(1, round(connect_timeout)),
+                    "options": f"-c statement_timeout={int(statement_timeout * 1000)}"}
+    if pool_timeout is not None:
+        kwargs["pool_timeout"] = pool_timeout
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    guard_postgresql(engine, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
+    return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     """WAL for concurrent readers, FULL sync so a committed note survives power loss, FKs enforced.
 
     Every request writes (at least its audit row), so transactions start with BEGIN IMMEDIATE: two
@@ -35,7 +50,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -76,6 +91,7 @@ def get_session(request: Request) -> Iterator[Session]:
             handoff.session = session
             return
         session.commit()
+        outage.up()  # a commit went through: if an outage was on record, it is over (no-op otherwise)
     except BaseException:
         session.rollback()
         raise

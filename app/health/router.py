@@ -1,13 +1,22 @@
+"""Probes. `/readyz` answers within a second whatever the database does (stopped, frozen, slow)."""
+
 from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import migrate
+from app.kit.db_faults import RETRY_AFTER_SECONDS
 from app.kit.errors import problem_response
 
 router = APIRouter(tags=["health"])
+DEADLINE_SECONDS = 0.8
 
 
 @router.get("/healthz", operation_id="healthz", summary="Process is alive")
@@ -15,15 +24,52 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class ReadinessCheck:
+    """At most one database check in flight: a frozen database does not pile up probe threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._running: Future[str | None] | None = None
+
+    def start(self) -> Future[str | None]:
+        with self._lock:
+            if self._running is None or self._running.done():
+                future: Future[str | None] = Future()
+                threading.Thread(target=self._run, args=(future,), name="imschart-readyz", daemon=True).start()
+                self._running = future
+            return self._running
+
+    def _run(self, future: Future[str | None]) -> None:
+        try:
+            revision = migrate.current_revision(self.engine)
+        except BaseException as exc:  # handed to the waiting request
+            future.set_exception(exc)
+        else:
+            future.set_result(revision)
+
+
+def _not_ready(detail: str) -> JSONResponse:
+    return problem_response(503, "not-ready", "Not ready", detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 @router.get("/readyz", operation_id="readyz", summary="Database reachable and migrated to head",
             responses={503: {"description": "Not ready"}})
-def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
+    check: ReadinessCheck | None = getattr(state, "readiness_check", None)
+    if check is None:
+        check = state.readiness_check = ReadinessCheck(state.engine)
     try:
-        current = migrate.current_revision(state.engine)
+        # shield: a probe that gives up must not cancel the shared check the next probe will wait for
+        waiting = asyncio.wrap_future(check.start())
+        waiting.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if we gave up
+        current = await asyncio.wait_for(asyncio.shield(waiting), DEADLINE_SECONDS)
+    except TimeoutError:
+        return _not_ready(f"The database did not answer within {DEADLINE_SECONDS} seconds")
     except SQLAlchemyError:
-        return problem_response(503, "not-ready", "Not ready", "The database is not reachable")
+        return _not_ready("The database is not reachable")
     if current != state.head_revision:
         detail = f"Database schema is at {current}, expected {state.head_revision}; run imschart migrate"
-        return problem_response(503, "not-ready", "Not ready", detail)
+        return _not_ready(detail)
     return JSONResponse({"status": "ready", "database": "ok", "schema_revision": current})

@@ -124,3 +124,20 @@ class OutageState:
 
 
 outage = OutageState()
+
+
+class _QuietPoolErrors(logging.Filter):
+    """SQLAlchemy's pool logs a traceback for every connection it fails to reset or close; during an
+    outage that is one per request. Keep the line, drop the traceback and the driver's message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            if outage.is_down:
+                return False
+            record.msg = f"{record.getMessage()} ({safe_summary(record.exc_info[1])})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+for _name in ("QueuePool", "NullPool", "StaticPool", "SingletonThreadPool"):  # filters do not inherit
+    logging.getLogger(f"sqlalchemy.pool.impl.{_name}").addFilter(_QuietPoolErrors())
