@@ -34,7 +34,7 @@ from app.integrations.changes import router as changes_router
 from app.integrations.clients import router as api_clients_router
 from app.integrations.delivery import run_forever
 from app.integrations.webhooks import router as webhooks_router
-from app.kit import openapi
+from app.kit import logs, openapi
 from app.kit.audit import audit_key_from_secret
 from app.kit.boundary import ErrorBoundaryMiddleware, SecurityHeadersMiddleware
 from app.kit.errors import install_error_handlers
@@ -75,6 +75,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
+    logs.install()
     secret = settings.resolved_secret_key()
     engine = make_engine(settings.sqlalchemy_url, connect_timeout=settings.db_connect_timeout,
                          pool_timeout=settings.db_pool_timeout, statement_timeout=settings.db_statement_timeout)
