@@ -94,3 +94,16 @@ def test_the_access_log_withholds_query_strings():
     line = record.getMessage()
     assert "Smith" not in line and "1957" not in line
     assert "GET /api/v1/patients?<query withheld> HTTP/1.1" in line
+
+
+def test_an_svg_picture_may_draw_but_not_run_anything(client, staff):
+    from tests.assessments.helpers import chart_visit
+
+    therapist = staff("therapist")
+    _, _, draft = chart_visit(client, therapist)
+    svg = client.get(f"/api/v1/assessments/{draft['id']}/segmental-map.svg", headers=therapist.headers)
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    _assert_safe_headers(svg)
+    csp = svg.headers["content-security-policy"]
+    assert "sandbox" in csp and "script-src" not in csp and csp.startswith("default-src 'none'")
+    assert svg.headers["cache-control"] == "no-store"
