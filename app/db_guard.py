@@ -33,6 +33,7 @@ from app.kit.db_faults import outage
 
 PROBE_INTERVAL = 1.0
 GRACE = 2.0  # the server's own statement timeout answers first when it can
+PING_DEADLINE = 1.0  # `SELECT 1` on a live server takes milliseconds; a failed ping only means "reconnect"
 
 
 class Watchdog:
@@ -123,6 +124,15 @@ class Breaker:
             self.reset()
 
 
+def _dbapi(conn: Any) -> Any:
+    """The driver connection behind a SQLAlchemy Connection, or None once it was invalidated (asking
+    `conn.connection` then would raise and mask the error being handled)."""
+    if conn.invalidated or conn.closed:
+        return None
+    fairy = conn._dbapi_connection
+    return None if fairy is None else fairy.dbapi_connection
+
+
 def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeout: float) -> None:
     watchdog, breaker = Watchdog(), Breaker()
     statement_deadline = statement_timeout + GRACE
@@ -146,7 +156,7 @@ def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeou
         """pool_pre_ping, under a deadline: a frozen server must not hang the checkout."""
         if record.info.pop("fresh", False):
             return
-        watchdog.arm(dbapi_conn, connect_timeout)
+        watchdog.arm(dbapi_conn, min(connect_timeout, PING_DEADLINE))
         try:
             with dbapi_conn.cursor() as cur:
                 cur.execute("SELECT 1")
@@ -162,23 +172,23 @@ def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeou
 
     @event.listens_for(engine, "before_cursor_execute")
     def _arm(conn: Any, *_: Any) -> None:
-        watchdog.arm(conn.connection.dbapi_connection, statement_deadline)
+        if (dbapi_conn := _dbapi(conn)) is not None:
+            watchdog.arm(dbapi_conn, statement_deadline)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _disarm(conn: Any, *_: Any) -> None:
-        watchdog.disarm(conn.connection.dbapi_connection)
+        if (dbapi_conn := _dbapi(conn)) is not None:
+            watchdog.disarm(dbapi_conn)
 
     @event.listens_for(engine, "handle_error")
     def _error(ctx: Any) -> None:
-        with contextlib.suppress(Exception):
-            if ctx.connection is not None and ctx.connection.connection.dbapi_connection is not None:
-                watchdog.disarm(ctx.connection.connection.dbapi_connection)
+        if ctx.connection is not None and (dbapi_conn := _dbapi(ctx.connection)) is not None:
+            watchdog.disarm(dbapi_conn)
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _arm_end(conn: Any) -> None:  # disarmed on checkin (or by the next statement's arming)
-        dbapi_conn = conn.connection.dbapi_connection
-        if dbapi_conn is not None:
+        if (dbapi_conn := _dbapi(conn)) is not None:
             watchdog.arm(dbapi_conn, statement_deadline)
 
     @event.listens_for(engine.pool, "reset")

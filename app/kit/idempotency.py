@@ -157,7 +157,9 @@ class IdempotencyMiddleware:
             session.commit()
             return None
         except SQLAlchemyError as exc:
-            session.rollback()
+            _discard(session)
+            # Conditional on "still in flight": if the commit did land before the connection died, the
+            # stored response stays and a retry replays it.
             self._release(claim, key)
             return database_problem(exc, "committing a request with an Idempotency-Key")
         finally:
@@ -165,7 +167,7 @@ class IdempotencyMiddleware:
 
     def _abandon(self, session: Session | None, claim: _Claim, key: str) -> None:
         if session is not None:
-            session.rollback()
+            _discard(session)
             session.close()
         self._release(claim, key)
 
@@ -224,6 +226,14 @@ class IdempotencyMiddleware:
                 if taken.rowcount == 1:  # type: ignore[attr-defined]
                     return _Claim(principal, claimed_at=now)
             return _Claim(principal, existing)
+
+
+def _discard(session: Session) -> None:
+    """Roll back what can be; a connection lost mid-transaction is simply dropped by the pool."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        session.invalidate()
 
 
 async def _answer_existing(found: IdempotencyKey, request_hash: str, send: Send) -> None:
