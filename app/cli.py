@@ -11,13 +11,16 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app import migrate as migrations
-from app.config import MissingSecretKey, get_settings
+from app.config import MissingSecretKey, Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.kit import audit
 from app.kit.actor import SYSTEM_ACTOR
+from app.kit.db_faults import safe_summary
 from app.kit.errors import DomainError
 from app.models.audit import AuditEvent
 from app.models.base import utcnow
@@ -30,8 +33,20 @@ audit_cli = typer.Typer(help="Audit trail tools.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
 
 
+def _settings() -> Settings:
+    """The settings, or a message naming each bad IMS_* variable and why (exit status 2)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for problem in exc.errors():
+            field = "IMS_" + "_".join(str(p) for p in problem["loc"]).upper() if problem["loc"] else None
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            typer.echo(f"Configuration error: {field + ': ' if field else ''}{message}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def _sessionmaker(*, create_key: bool = True):  # type: ignore[no-untyped-def]
-    settings = get_settings()
+    settings = _settings()
     engine = make_engine(settings.sqlalchemy_url)
     key = settings.resolved_secret_key(create=create_key)
     return make_sessionmaker(engine, audit_key=audit.audit_key_from_secret(key))
@@ -56,22 +71,35 @@ def _existing_sessionmaker():  # type: ignore[no-untyped-def]
 
 def _migrate_and_bootstrap() -> None:
     """Under the migration lock: replicas starting together create one bootstrap admin, not one each."""
-    settings = get_settings()
-    with migrations.migration_lock(settings.sqlalchemy_url):
-        migrations.upgrade(settings.sqlalchemy_url, lock=False)
-        _bootstrap_admin()
+    settings = _settings()
+    try:
+        with migrations.migration_lock(settings.sqlalchemy_url):
+            migrations.upgrade(settings.sqlalchemy_url, lock=False)
+            _bootstrap_admin()
+    except OperationalError as exc:
+        where = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+        typer.echo(f"Cannot reach the database at {where} ({safe_summary(exc)}); check IMS_DATABASE_URL and "
+                   "that the server is running", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _bootstrap_admin() -> None:
-    settings = get_settings()
+    settings = _settings()
     email, password = settings.bootstrap_admin_email, settings.bootstrap_admin_password
     if not (email and password):
         return
     with _sessionmaker()() as session, session.begin():
         if session.scalar(select(User.id).limit(1)) is not None:
             return
-        data = UserCreate(email=email, full_name=settings.bootstrap_admin_name, role="admin",
-                          password=password.get_secret_value())
+        try:
+            data = UserCreate(email=email, full_name=settings.bootstrap_admin_name, role="admin",
+                              password=password.get_secret_value())
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            name = {"full_name": "name"}.get(str(problem["loc"][0]), str(problem["loc"][0])) if problem["loc"] else ""
+            field = "IMS_BOOTSTRAP_ADMIN_" + name.upper() if name else "bootstrap admin"
+            typer.echo(f"Bootstrap admin refused: {field}: {problem['msg']}", err=True)
+            raise typer.Exit(2) from exc
         users.create(session, SYSTEM_ACTOR, data)
         typer.echo(f"Created the bootstrap admin {email}", err=True)
 
@@ -79,7 +107,7 @@ def _bootstrap_admin() -> None:
 @cli.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    migrations.upgrade(get_settings().sqlalchemy_url)
+    migrations.upgrade(_settings().sqlalchemy_url)
     typer.echo("Database is at the latest schema.")
 
 
@@ -89,13 +117,9 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
     """Migrate, create the bootstrap admin on first run, and serve the API."""
     import uvicorn
 
-    try:
-        _migrate_and_bootstrap()
-    except ValidationError as exc:
-        typer.echo(f"Bootstrap admin refused: {exc.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from exc
+    _migrate_and_bootstrap()
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level=get_settings().log_level)
+                proxy_headers=True, log_level=_settings().log_level)
 
 
 @cli.command("create-user")
@@ -111,7 +135,7 @@ def create_user(
         typer.echo("Pass --password-stdin and pipe the password in", err=True)
         raise typer.Exit(2)
     password = sys.stdin.readline().rstrip("\n")
-    migrations.upgrade(get_settings().sqlalchemy_url)
+    migrations.upgrade(_settings().sqlalchemy_url)
     try:
         data = UserCreate(email=email, full_name=name, role=role, password=password,  # type: ignore[arg-type]
                           registration_number=registration_number, authorized_to_needle=authorized_to_needle)
@@ -134,7 +158,7 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds to sleep when t
     """Run background work (webhook delivery, exports) until stopped; run one or more beside the API processes."""
     from app.integrations.delivery import run_forever
 
-    settings = get_settings()
+    settings = _settings()
     migrations.upgrade(settings.sqlalchemy_url)
     typer.echo("imschart worker: delivering webhooks and running exports", err=True)
     stop = threading.Event()
@@ -186,7 +210,7 @@ def import_archive_command(file: Annotated[Path, typer.Argument(exists=True, dir
     """Restore a whole-clinic NDJSON archive into an empty database (backup restore, SQLite <-> PostgreSQL)."""
     from app.exports.archive import ArchiveError, import_archive
 
-    settings = get_settings()
+    settings = _settings()
     migrations.upgrade(settings.sqlalchemy_url)
     try:
         counts = import_archive(make_engine(settings.sqlalchemy_url), file)

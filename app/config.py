@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     bootstrap_admin_password: SecretStr | None = None
     bootstrap_admin_name: str = "Clinic Administrator"
     log_level: str = "info"
+    # Bounded waits on PostgreSQL (seconds): a stopped or frozen database answers 503 within about these.
+    db_connect_timeout: float = Field(5, ge=1, le=300)
+    db_pool_timeout: float = Field(5, gt=0, le=300)
+    db_statement_timeout: float = Field(30, gt=0, le=3600)
+    # An Idempotency-Key whose request is still "in flight" after this long (its process died before
+    # committing anything) may be claimed again by a retry.
+    idempotency_lease_seconds: int = Field(60, ge=1, le=3600)
     # Background work (webhook delivery) inside the API process: default on for the embedded SQLite
     # setup, off for PostgreSQL deployments, which run `imschart worker` separately.
     worker_in_process: bool | None = None

@@ -12,14 +12,31 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db_guard import guard_postgresql
+from app.kit.db_faults import outage
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    if url.startswith("sqlite"):
+
+def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout: float | None = None,
+                statement_timeout: float | None = None, **kwargs: Any) -> Engine:
+    """The timeouts bound every wait on PostgreSQL (see app.db_guard); None leaves that wait unbounded
+    (the command-line tools: an export or `audit verify` may run long statements on purpose)."""
+    # hide_parameters: an error's text (and so any log line or traceback) never quotes row values.
+    kwargs.setdefault("hide_parameters", True)
+    if url.startswith("sqlite"):  # the statement timeout is how long a writer waits for the write lock
         private_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        busy = statement_timeout or 30
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy}, **kwargs)
+        _configure_sqlite(engine, busy)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    if connect_timeout is None or statement_timeout is None:
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": max(1, round(connect_timeout)),
+                    "options": f"-c statement_timeout={int(statement_timeout * 1000)}"}
+    if pool_timeout is not None:
+        kwargs["pool_timeout"] = pool_timeout
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    guard_postgresql(engine, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
+    return engine
 
 
 def private_sqlite_file(url: str) -> None:
@@ -38,7 +55,7 @@ def private_sqlite_file(url: str) -> None:
             existing.chmod(0o600)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     """WAL for concurrent readers, FULL sync so a committed note survives power loss, FKs enforced.
 
     Every request writes (at least its audit row), so transactions start with BEGIN IMMEDIATE: two
@@ -53,7 +70,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -67,18 +84,40 @@ def make_sessionmaker(engine: Engine, *, audit_key: bytes) -> sessionmaker[Sessi
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info={"audit_key": audit_key})
 
 
+class CommitHandoff:
+    """Set on the ASGI scope by the idempotency middleware: it commits the request's transaction itself.
+
+    The stored response of an Idempotency-Key must commit atomically with the write it describes, and
+    the response exists only once the handler has returned; so the session is flushed here and handed
+    over, and the middleware writes the response into it and commits both, before anything is sent.
+    """
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+
+
+COMMIT_HANDOFF = "imschart.commit_handoff"
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Commit when the handler returns, roll back on any exception; services only flush()."""
     session: Session = request.app.state.sessionmaker()
     request.state.db = session
+    handoff: CommitHandoff | None = request.scope.get(COMMIT_HANDOFF)
     try:
         yield session
+        if handoff is not None and handoff.session is None:
+            session.flush()  # errors still surface here, as the handler's own
+            handoff.session = session
+            return
         session.commit()
+        outage.up()  # a commit went through: if an outage was on record, it is over (no-op otherwise)
     except BaseException:
         session.rollback()
         raise
     finally:
-        session.close()
+        if handoff is None or handoff.session is not session:
+            session.close()
 
 
 # scope="function": the commit runs before the response is sent, so a client never sees a

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -33,8 +34,9 @@ from app.integrations.changes import router as changes_router
 from app.integrations.clients import router as api_clients_router
 from app.integrations.delivery import run_forever
 from app.integrations.webhooks import router as webhooks_router
-from app.kit import docs, openapi
+from app.kit import docs, logs, openapi
 from app.kit.audit import audit_key_from_secret
+from app.kit.boundary import ErrorBoundaryMiddleware, SecurityHeadersMiddleware
 from app.kit.errors import install_error_handlers
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.request_context import RequestContextMiddleware
@@ -73,8 +75,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
+    logs.install()
     secret = settings.resolved_secret_key()
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, connect_timeout=settings.db_connect_timeout,
+                         pool_timeout=settings.db_pool_timeout, statement_timeout=settings.db_statement_timeout)
 
     app = FastAPI(
         lifespan=_lifespan,
@@ -93,9 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state))
+    app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state),
+                       lease=timedelta(seconds=settings.idempotency_lease_seconds))
+    app.add_middleware(ErrorBoundaryMiddleware)  # inside the request context: errors carry the request id
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
-                       larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})  # outermost
+                       larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer, errors included
     app.include_router(health_router)
     for router in API_ROUTERS:
         app.include_router(router)

@@ -98,6 +98,7 @@ def sign(session: Session, actor: Actor, assessment: Assessment, expected_versio
 
 def amend(session: Session, actor: Actor, assessment: Assessment, data: AmendmentCreate,
           expected_version: int | None) -> Assessment:
+    clinical_record.lock(assessment)  # merge the changes into the current content, not a racing writer's past
     content = _merged(session, assessment, data.changes, prefix="changes.")
     clinical_record.amend(session, assessment, actor, RECORD_TYPE, LABEL, data.reason,
                           content.model_dump(mode="json"), expected_version)

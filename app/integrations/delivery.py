@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app.integrations.urls import IPAddress, UnsafeUrl, check
+from app.kit import db_faults
 from app.kit.workers import Heartbeat
 from app.models.base import utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
@@ -146,8 +147,11 @@ def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, allow_
                     busy += run_export_jobs(factory, data_dir)
                 if busy == 0:
                     stop.wait(interval)
-            except Exception:  # keep delivering; the failure is logged with its traceback
-                log.exception("webhook delivery pass failed")
+            except Exception as exc:  # keep delivering; an outage is logged once, anything else each time
+                if db_faults.is_unavailable(exc):
+                    db_faults.outage.down(exc)
+                else:
+                    db_faults.log_unexpected(log, exc, "a webhook delivery pass")
                 stop.wait(interval)
     try:
         heartbeat.stopped()

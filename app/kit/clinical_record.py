@@ -46,12 +46,27 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def lock(record: ClinicalRecord) -> None:
+    """Re-read the note under a row lock before deciding anything about its state.
+
+    Two requests racing to sign (or amend) one note both read it before either wrote; without the
+    lock both pass the status and version checks and the loser dies on the unique revision number
+    (a 500). Under the lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite: BEGIN IMMEDIATE already
+    serialises writers) the loser waits, then sees the winner's state: 409 already signed, 412 stale.
+    Idempotent: locking an already locked row in the same transaction is a no-op for the database.
+    """
+    session = object_session(record)
+    if session is not None and record in session and not session.is_modified(record):
+        session.refresh(record, with_for_update=True)
+
+
 def ensure_draft_editable(record: ClinicalRecord, actor: Actor, expected_version: int | None, label: str, *,
                           record_type: str | None = None) -> None:
     """A draft, its author, then the version: a signed note answers 409 even without If-Match.
 
     `expected_version` None means If-Match was not sent (428, once the status allows an edit at all).
     """
+    lock(record)
     resource_type = label_type(record_type) if record_type else type(record).__name__
     if record.status == "signed":
         _refuse(record, actor, "update", resource_type,
@@ -64,6 +79,7 @@ def ensure_draft_editable(record: ClinicalRecord, actor: Actor, expected_version
 
 def sign(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str,
          expected_version: int | None = None) -> None:
+    lock(record)
     resource_type = label_type(record_type)
     if record.status == "signed":
         _refuse(record, actor, "sign", resource_type, Conflict(f"This {label} is already signed"))
@@ -85,6 +101,7 @@ def sign(session: Session, record: ClinicalRecord, actor: Actor, record_type: st
 
 def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str, reason: str,
           new_content: dict[str, Any], expected_version: int | None = None) -> None:
+    lock(record)
     resource_type = label_type(record_type)
     if record.status != "signed":
         _refuse(record, actor, "amend", resource_type,
@@ -105,6 +122,7 @@ def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: s
 
 
 def discard(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str) -> None:
+    lock(record)
     resource_type = label_type(record_type)
     if record.status == "signed":
         _refuse(record, actor, "discard", resource_type,

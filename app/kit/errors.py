@@ -9,14 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.kit import db_faults
 from app.kit.request_context import PROBLEM_BASE, current_request, current_request_id
 
 log = logging.getLogger("imschart")
 _FHIR_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 412: "conflict",
-               422: "invalid", 429: "throttled", 500: "exception"}
+               422: "invalid", 429: "throttled", 500: "exception", 503: "transient"}
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -168,11 +170,28 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, title.lower().replace(" ", "-"), title, detail,
                                 headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        return database_problem(exc, f"{request.method} {request.url.path}")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "internal-error", "Internal server error",
-                                "An unexpected error occurred; it has been logged with this request id")
+        return internal_error(exc, f"{request.method} {request.url.path}")
+
+
+def database_problem(exc: BaseException, what: str) -> JSONResponse:
+    """A lost uniqueness race is a 409, an outage a 503 with Retry-After; anything else is a logged 500."""
+    found = db_faults.classify(exc)
+    if found is None:
+        return internal_error(exc, what)
+    headers = {"Retry-After": str(db_faults.RETRY_AFTER_SECONDS)} if found.status == 503 else None
+    return problem_response(found.status, found.slug, found.title, found.detail, headers=headers)
+
+
+def internal_error(exc: BaseException, what: str) -> JSONResponse:
+    db_faults.log_unexpected(log, exc, what)
+    return problem_response(500, "internal-error", "Internal server error",
+                            "An unexpected error occurred; it has been logged with this request id")
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

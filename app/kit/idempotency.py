@@ -6,12 +6,20 @@ or a deactivated account gets no replay at all — the request goes on to the ap
 
 The key is claimed (a row with no response yet) before the request runs, in its own short transaction
 (together with resolving the credential), so a concurrent duplicate sees "in flight" (409) or, once
-the first has finished, its response — never a second run. The claim is a lease: an entry still in
-flight after `LEASE` (its process crashed mid-request) may be claimed again by a retry of the same
-request. Server errors, 401 and 429 release the key (nothing was done; retry later); every other
-response is stored and replayed — except the body of a response marked `Cache-Control: no-store`
-(a key or secret shown once), which is never written down: a retry of that request gets a 409 that
-points at the created resource instead.
+the first has finished, its response — never a second run.
+
+Crash safety: the stored response commits in the *same transaction* as the write it describes. The
+request's session is handed over instead of committed (`app.db.CommitHandoff`); the response is
+buffered, written into that session and committed with the request's changes, and only then sent.
+So after a crash at any moment either both committed (a retry replays) or neither did (the key is
+still "in flight": once its lease expires a retry runs the request, exactly once). The completion is
+conditional on the claim still being ours, so a request that outlived its lease and was taken over by
+a retry rolls back instead of committing a second time.
+
+Server errors, 401 and 429 release the key (nothing was done; retry later); every other response is
+stored and replayed — except the body of a response marked `Cache-Control: no-store` (a key or secret
+shown once), which is never written down: a retry of that request gets a 409 that points at the
+created resource instead.
 """
 
 from __future__ import annotations
@@ -19,17 +27,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db import COMMIT_HANDOFF, CommitHandoff
+from app.kit.errors import database_problem, problem_response
 from app.kit.request_context import send_problem
 from app.models.base import utcnow
 from app.models.integration import IdempotencyKey
@@ -45,13 +57,16 @@ PrincipalResolver = Callable[[Session, str], str | None]
 class _Claim:
     principal: str | None  # None: not a valid credential; the request passes through untouched
     existing: IdempotencyKey | None = None  # None: we own the key and run the request
+    claimed_at: datetime | None = None  # our claim's stamp: the completion only lands while it is still ours
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, factory: sessionmaker[Session], principal: PrincipalResolver) -> None:
+    def __init__(self, app: ASGIApp, factory: sessionmaker[Session], principal: PrincipalResolver,
+                 lease: timedelta = LEASE) -> None:
         self.app = app
         self.factory = factory
         self.principal = principal
+        self.lease = lease
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -99,20 +114,90 @@ class IdempotencyMiddleware:
             return
 
         captured: dict[str, Any] = {"body": b""}
+        handoff = CommitHandoff()
+        scope[COMMIT_HANDOFF] = handoff
 
-        async def capture(message: Message) -> None:
+        async def capture(message: Message) -> None:  # held back until the response is committed
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
+                captured["raw_headers"] = list(message.get("headers", []))
                 captured["headers"] = {k.decode("latin-1").lower(): v.decode("latin-1")
                                        for k, v in message.get("headers", [])}
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
 
         try:
             await self.app(scope, replay_receive, capture)
+        except BaseException:  # an unhandled error (a 500 outside): nothing was committed, release the key
+            await run_in_threadpool(self._abandon, handoff.session, claim, key)
+            raise
+        failure = await run_in_threadpool(self._complete, handoff.session, claim, key, captured)
+        if failure is not None:  # the commit failed: the client hears that, never the uncommitted success
+            await failure(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": captured["status"], "headers": captured["raw_headers"]})
+        await send({"type": "http.response.body", "body": captured["body"]})
+
+    def _complete(self, session: Session | None, claim: _Claim, key: str, captured: dict[str, Any]
+                  ) -> JSONResponse | None:
+        """Commit the request's changes together with its stored response; an error response if that fails."""
+        if session is None:  # the route made no transaction of its own (or it failed): store on the side
+            try:
+                with self.factory() as side, side.begin():
+                    self._write_outcome(side, claim, key, captured)
+            except SQLAlchemyError as exc:
+                return database_problem(exc, "storing an Idempotency-Key response")
+            return None
+        try:
+            if not self._write_outcome(session, claim, key, captured):
+                session.rollback()  # a retry took our expired lease over: it runs the request, we must not
+                return problem_response(409, "idempotency", "Idempotency-Key problem",
+                                        "This request outlived its Idempotency-Key lease and a retry took it "
+                                        "over; nothing was saved by this attempt")
+            session.commit()
+            return None
+        except SQLAlchemyError as exc:
+            _discard(session)
+            # Conditional on "still in flight": if the commit did land before the connection died, the
+            # stored response stays and a retry replays it.
+            self._release(claim, key)
+            return database_problem(exc, "committing a request with an Idempotency-Key")
         finally:
-            await run_in_threadpool(self._store, claim.principal, key, captured)
+            session.close()
+
+    def _abandon(self, session: Session | None, claim: _Claim, key: str) -> None:
+        if session is not None:
+            _discard(session)
+            session.close()
+        self._release(claim, key)
+
+    def _release(self, claim: _Claim, key: str) -> None:
+        """Best effort: if the database is gone the lease expires on its own."""
+        try:
+            with self.factory() as side, side.begin():
+                side.execute(delete(IdempotencyKey).where(*self._ours(claim, key)))
+        except SQLAlchemyError:
+            pass
+
+    @staticmethod
+    def _ours(claim: _Claim, key: str) -> tuple[Any, ...]:
+        return (IdempotencyKey.principal == claim.principal, IdempotencyKey.key == key,
+                IdempotencyKey.status_code.is_(None), IdempotencyKey.created_at == claim.claimed_at)
+
+    def _write_outcome(self, session: Session, claim: _Claim, key: str, captured: dict[str, Any]) -> bool:
+        """Store the response, or release the key when nothing was done; False when the claim is no longer ours."""
+        where = self._ours(claim, key)
+        status = captured.get("status")
+        if status is None or status >= 500 or status in RELEASED_STATUSES:
+            session.execute(delete(IdempotencyKey).where(*where))  # nothing happened: let the client retry
+            return True
+        kept = {k: v for k, v in captured["headers"].items() if k in REPLAYED_HEADERS}
+        secret = "no-store" in kept.get("cache-control", "")
+        done = session.execute(update(IdempotencyKey).where(*where).values(
+            status_code=status, response_headers=kept,
+            response_body=None if secret else captured["body"].decode("utf-8", "replace"))
+            .execution_options(synchronize_session=False))
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
     def _claim(self, auth: str, key: str, request_hash: str) -> _Claim:
         with self.factory() as session, session.begin():
@@ -128,32 +213,27 @@ class IdempotencyMiddleware:
                 .on_conflict_do_nothing(index_elements=[IdempotencyKey.principal, IdempotencyKey.key])
                 .returning(IdempotencyKey.id)).first()
             if won is not None:
-                return _Claim(principal)
+                return _Claim(principal, claimed_at=now)
             where = (IdempotencyKey.principal == principal, IdempotencyKey.key == key)
             existing = session.scalars(select(IdempotencyKey).where(*where)).one()
             if (existing.status_code is None and existing.request_hash == request_hash
-                    and existing.created_at <= now - LEASE):
+                    and existing.created_at <= now - self.lease):
                 # Abandoned in flight (its process died): take the lease over, unless another retry just did.
                 taken = session.execute(
                     update(IdempotencyKey).where(*where, IdempotencyKey.status_code.is_(None),
                                                  IdempotencyKey.created_at == existing.created_at)
                     .values(created_at=now).execution_options(synchronize_session=False))
                 if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    return _Claim(principal)
+                    return _Claim(principal, claimed_at=now)
             return _Claim(principal, existing)
 
-    def _store(self, principal: str, key: str, captured: dict[str, Any]) -> None:
-        where = (IdempotencyKey.principal == principal, IdempotencyKey.key == key)
-        with self.factory() as session, session.begin():
-            status = captured.get("status")
-            if status is None or status >= 500 or status in RELEASED_STATUSES:
-                session.execute(delete(IdempotencyKey).where(*where))  # nothing happened: let the client retry
-                return
-            kept = {k: v for k, v in captured["headers"].items() if k in REPLAYED_HEADERS}
-            secret = "no-store" in kept.get("cache-control", "")
-            session.execute(update(IdempotencyKey).where(*where).values(
-                status_code=status, response_headers=kept,
-                response_body=None if secret else captured["body"].decode("utf-8", "replace")))
+
+def _discard(session: Session) -> None:
+    """Roll back what can be; a connection lost mid-transaction is simply dropped by the pool."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        session.invalidate()
 
 
 async def _answer_existing(found: IdempotencyKey, request_hash: str, send: Send) -> None:

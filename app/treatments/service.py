@@ -109,6 +109,7 @@ def update_draft(session: Session, actor: Actor, treatment: Treatment, data: Tre
 
 
 def sign(session: Session, actor: Actor, treatment: Treatment, expected_version: int | None) -> Treatment:
+    clinical_record.lock(treatment)  # a racing signature is seen before the gates run on stale content
     _require_needler(session, actor)
     if treatment.status == "draft":
         content = content_of(treatment)
@@ -122,6 +123,7 @@ def sign(session: Session, actor: Actor, treatment: Treatment, expected_version:
 def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentAmendment,
           expected_version: int | None) -> Treatment:
     """The same gates as create and sign: a rostered clinician, consent at the session's time, the count."""
+    clinical_record.lock(treatment)  # merge the changes into the current content, not a racing writer's past
     _require_needler(session, actor)
     if treatment.status == "signed":
         content = _merged(session, treatment, data.changes, prefix="changes.")
