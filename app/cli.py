@@ -55,7 +55,7 @@ def _sessionmaker(*, create_key: bool = True):  # type: ignore[no-untyped-def]
 def _existing_sessionmaker():  # type: ignore[no-untyped-def]
     """For commands that work on what exists (audit verify, export): run in the wrong directory, they say so
     instead of creating an empty SQLite database or a new secret key there."""
-    settings = get_settings()
+    settings = _settings()
     url = make_url(settings.sqlalchemy_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(str(url.database)).is_file():

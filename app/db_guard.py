@@ -160,6 +160,7 @@ def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeou
         try:
             with dbapi_conn.cursor() as cur:
                 cur.execute("SELECT 1")
+            dbapi_conn.rollback()  # end the ping's implicit transaction: a caller may set the isolation level next
         except Exception as exc:  # the pool reconnects; the connect decides whether the database is down
             raise sa_exc.DisconnectionError("ping failed") from exc
         finally:
