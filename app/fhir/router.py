@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access import policy
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
-from app.exports.access import require_export
 from app.fhir import compartment, mapping
 from app.kit import audit
 from app.kit.actor import Actor
@@ -92,11 +92,10 @@ def _resources_of(session: Session, patient_id: uuid.UUID) -> list[mapping.Resou
             responses=problem_responses(401, 403, 404))
 def everything(request: Request, session: SessionDep, actor: PatientExporter, patient_id: uuid.UUID
                ) -> JSONResponse:
-    """An export of the whole record, so export rules apply (app.exports.access): admin any patient, a
-    therapist the patients in their care. Ordinary reads and searches stay clinical reads."""
+    """An export of the whole record, so export rules apply (app.access.policy, checked by `Authorize` for the
+    patient in the path): admin any patient, a therapist the patients on whose care team they are."""
     if session.get(Patient, patient_id) is None:
         raise NotFound(f"No Patient/{patient_id}")
-    require_export(session, request, actor, patient_id)
     resources = _resources_of(session, patient_id)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient_id, patient_id=patient_id,
                  detail={"operation": "$everything", "count": len(resources)})
@@ -107,7 +106,7 @@ def everything(request: Request, session: SessionDep, actor: PatientExporter, pa
 
 @router.get("/{resource_type}/{rid}", operation_id="fhirRead", summary="Read a resource",
             responses=problem_responses(401, 403, 404))
-def read(session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JSONResponse:
+def read(request: Request, session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JSONResponse:
     if resource_type not in TYPES:
         raise NotFound(f"Resource type {resource_type} is not supported")
     if resource_type == "Practitioner":
@@ -117,6 +116,8 @@ def read(session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JS
         audit.record(session, actor, "read", resource_type="Practitioner", resource_id=user.id)
         return _fhir(mapping.practitioner(user))
     owner = _owner(session, resource_type, rid)
+    if owner is not None and resource_type != "Patient":  # demographics are everyone's; the chart is the care team's
+        policy.require_patient(session, request, actor, owner, Permission.CLINICAL_READ)
     found = next((r for r in _resources_of(session, owner) if r["resourceType"] == resource_type and r["id"] == rid),
                  None) if owner else None
     if found is None:
@@ -153,6 +154,8 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
     if patient is None:
         raise field_error("patient", f"searching {resource_type} needs patient=<id>")
     pid = _uuid(patient.removeprefix("Patient/"))
+    if resource_type not in ("Patient", "Practitioner"):
+        policy.require_patient(session, request, actor, pid, Permission.CLINICAL_READ)  # the care relationship
     everything = [r for r in _resources_of(session, pid) if r["resourceType"] == resource_type and _within(r, bounds)]
     start = int(page) if page and page.isdigit() else 0
     chunk = everything[start:start + count]
