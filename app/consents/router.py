@@ -51,7 +51,8 @@ def get_consent(session: SessionDep, actor: Reader, patient_id: uuid.UUID, conse
 
 @router.post("/{consent_id}/withdraw", response_model=ConsentOut, operation_id="withdrawConsent",
              summary="Withdraw a consent (it stays on file)",
-             description="Withdrawn by a signed-in clinician (an API client gets 403). Consent is judged at each "
+             description="Recorded by the clinician who obtained the consent, an admin, or a member of the "
+             "patient's care team (an API client, or anyone else, gets 403). Consent is judged at each "
              "session's time: sessions before `withdrawn_at` stay covered, later ones are refused.",
              responses=problem_responses(401, 403, 404, 409, 422))
 def withdraw_consent(request: Request, session: SessionDep, actor: Writer, patient_id: uuid.UUID,
