@@ -213,8 +213,10 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("GET", "/api/v1/exports/{job_id}", ADMIN, None),
     ("GET", "/api/v1/exports/{job_id}/download", ADMIN, None),
     ("GET", "/fhir/Patient/{patient_id}/$everything", EXPORT, lambda s, m: Call({"patient_id": s.own_patient(m)})),
-    ("GET", "/fhir/{resource_type}/{rid}", CLINICAL_READ, None),
-    ("GET", "/fhir/{resource_type}", CLINICAL_READ, None),
+    ("GET", "/fhir/{resource_type}/{rid}", CLINICAL_READ, lambda s, m: Call(
+        {"resource_type": "Procedure", "rid": s.ids["treatment_id"]})),
+    ("GET", "/fhir/{resource_type}", CLINICAL_READ, lambda s, m: Call(
+        {"resource_type": "Procedure"}, query={"patient": s.ids["patient_id"]})),
     ("GET", "/fhir/$export", ADMIN, fixed(headers=ASYNC)),
     ("GET", "/fhir/Patient/$export", ADMIN, fixed(headers=ASYNC)),
     ("GET", "/fhir/$export-poll/{job_id}", ADMIN, lambda s, m: Call({"job_id": s.ids["bulk_job_id"]})),
@@ -267,6 +269,8 @@ CARE_SCOPED = {
     ("GET", "/api/v1/treatments/{treatment_id}/history/{revision}"),
     ("POST", P + "/outcomes"), ("GET", P + "/outcomes"), ("GET", "/api/v1/episodes/{episode_id}/progress"),
     ("GET", "/api/v1/episodes/{episode_id}/progress.svg"), ("GET", P + "/chart"),
+    # FHIR: the patient is in the query (search) or behind the resource id (read); walked with a Procedure.
+    ("GET", "/fhir/{resource_type}/{rid}"), ("GET", "/fhir/{resource_type}"),
 }
 # ... and these need the care team itself: a break-the-glass access reads and charts, it does not export,
 # withdraw a colleague's consent, or manage the team.
@@ -405,7 +409,8 @@ def test_care_scoped_routes_are_every_route_into_a_chart(app):
             into_a_chart.add((method, path))
     scoped = {(m, t) for m, t in CARE_SCOPED | TEAM_ONLY}
     assert into_a_chart - scoped == {("POST", P + "/break-glass")}
-    assert scoped - into_a_chart <= {("POST", P + "/care-team"), ("POST", P + "/care-team/{user_id}/end")}
+    assert scoped - into_a_chart <= {("POST", P + "/care-team"), ("POST", P + "/care-team/{user_id}/end"),
+                                     ("GET", "/fhir/{resource_type}/{rid}"), ("GET", "/fhir/{resource_type}")}
 
 
 def test_a_denial_is_audited_even_though_the_request_fails(client, staff, db):
