@@ -37,6 +37,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(1_048_576, ge=1024)
     export_retention_hours: int = Field(72, ge=1, le=24 * 365)  # export files are deleted this long after
+    break_glass_minutes: int = Field(60, ge=5, le=24 * 60)  # how long a break-the-glass access lasts
     # Patient imports carry a whole clinic's list in one file.
     max_import_bytes: int = Field(16 * 1_048_576, ge=1024)
     bootstrap_admin_email: str | None = None

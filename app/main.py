@@ -12,6 +12,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from app import migrate
+from app.access.router import router as access_router
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
 from app.auth.api_keys import RateLimitHeadersMiddleware
@@ -51,7 +52,7 @@ IMPORTS_PREFIX = "/api/v1/imports/"
 API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_router, reference_router,
                episodes_router, assessments_router, consents_router, screenings_router, treatments_router,
                outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
-               export_router, export_jobs_router, imports_router,
+               export_router, export_jobs_router, imports_router, access_router,
                fhir_bulk_router, fhir_router)  # bulk before the catch-alls
 
 

@@ -102,3 +102,11 @@ def rename_after_marker(client: TestClient, member: Member, patient: dict[str, A
                            headers={**member.headers, "If-Match": f'W/"{patient["version"]}"'})
     assert changed.status_code == 200, changed.text
     return marker
+
+
+def join_care_team(client: TestClient, by: Member, patient_id: str, member: Member) -> dict[str, Any]:
+    """`by` (front desk, admin or a team member) puts `member` on the patient's care team (README "Access policy")."""
+    response = client.post(f"/api/v1/patients/{patient_id}/care-team", json={"user_id": str(member.id)},
+                           headers=by.headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()

@@ -235,8 +235,8 @@ def test_serve_end_to_end_on_sqlite(tmp_path: Path, engine_kind, monkeypatch):
         trail = httpx.get(f"{base}/api/v1/audit-events", params={"patient_id": created.json()["id"]},
                           headers=headers)
         got = sorted((e["action"], e["actor_role"], e["outcome"]) for e in trail.json()["items"])
-        assert got == [("create", "therapist", "success"), ("read", "reception", "success"),
-                       ("update", "therapist", "success")]
+        assert got == [("care_start", "therapist", "success"), ("create", "therapist", "success"),
+                       ("read", "reception", "success"), ("update", "therapist", "success")]
         denied = httpx.get(f"{base}/api/v1/audit-events", params={"action": "access"}, headers=headers).json()
         assert [(e["actor_role"], e["outcome"]) for e in denied["items"]] == [("reception", "denied")]
     finally:

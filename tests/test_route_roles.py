@@ -3,6 +3,10 @@
 The table is written by hand from the issues' role rules, never derived from the code's permission
 mapping: admin everything; therapist patients + clinical read/write; reception demographics only;
 auditor read-only (patients, clinical, audit log); staff, clinic settings and integrations admin-only.
+
+A therapist is walked three times, once per care relationship with the scene's patient (README "Access
+policy"): on the care team (the table as written), not in care (every route into that patient's chart is
+403, `CARE_SCOPED`), and under a break-the-glass access (reads and writes allowed, `TEAM_ONLY` still 403).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tests.factories import Member, Staff, make_patient
 from tests.treatments.helpers import consent, screen, session_body
 
 ROLES = ("admin", "therapist", "reception", "auditor")
+IN_CARE, OUT, BREAK_GLASS = "in care", "not in care", "break the glass"
 ALL = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 FRONT_DESK = frozenset({"admin", "therapist", "reception"})   # demographics writes
@@ -52,10 +57,12 @@ class Scene:
     therapist: Member
     admin: Member
     ids: dict[str, Any]
+    relationship: str = IN_CARE  # the walked therapist's relationship with the scene's patient
 
     def author(self, member: Member) -> Member:
-        """Clinical drafts belong to their author: the member when they may write them, else our therapist."""
-        return member if member.role in CLINICAL_WRITE else self.therapist
+        """Clinical drafts belong to their author: the member when they may write them here, else our therapist."""
+        may_write = member.role in CLINICAL_WRITE and not (member.role == "therapist" and self.relationship == OUT)
+        return member if may_write else self.therapist
 
     def post(self, path: str, member: Member, json: Any = None) -> dict[str, Any]:
         response = self.client.post(path.format(**self.ids), json=json, headers=member.headers)
@@ -66,12 +73,23 @@ class Scene:
         return make_patient(self.client, self.therapist)["id"]
 
     def own_patient(self, member: Member) -> str:
-        """A therapist exports only patients in their care: one they opened an episode for."""
-        if member.role != "therapist":
+        """A therapist exports only patients on whose care team they are: one they registered and charted."""
+        if member.role != "therapist" or self.relationship != IN_CARE:
             return self.ids["patient_id"]
-        patient_id = self.fresh_patient()
+        patient_id = make_patient(self.client, member)["id"]
         open_episode(self.client, member, patient_id)
         return patient_id
+
+    def join(self, member: Member, patient_id: str | None = None) -> dict[str, Any]:
+        """The front desk (here the admin) puts `member` on a patient's care team."""
+        return self.post(f"/api/v1/patients/{patient_id or self.ids['patient_id']}/care-team", self.admin,
+                         {"user_id": str(member.id), "reason": "booked with this therapist"})
+
+    def member_of_the_team(self, member: Member) -> str:
+        """Whose membership `member` ends: their own when they are a therapist on the team, else a colleague's."""
+        if member.role == "therapist" and self.relationship == IN_CARE:
+            return str(member.id)
+        return self.join(self.staff("therapist"))["user_id"]
 
     def fresh_episode(self) -> str:
         return open_episode(self.client, self.therapist, self.ids["patient_id"])["id"]
@@ -195,8 +213,10 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("GET", "/api/v1/exports/{job_id}", ADMIN, None),
     ("GET", "/api/v1/exports/{job_id}/download", ADMIN, None),
     ("GET", "/fhir/Patient/{patient_id}/$everything", EXPORT, lambda s, m: Call({"patient_id": s.own_patient(m)})),
-    ("GET", "/fhir/{resource_type}/{rid}", CLINICAL_READ, None),
-    ("GET", "/fhir/{resource_type}", CLINICAL_READ, None),
+    ("GET", "/fhir/{resource_type}/{rid}", CLINICAL_READ, lambda s, m: Call(
+        {"resource_type": "Procedure", "rid": s.ids["treatment_id"]})),
+    ("GET", "/fhir/{resource_type}", CLINICAL_READ, lambda s, m: Call(
+        {"resource_type": "Procedure"}, query={"patient": s.ids["patient_id"]})),
     ("GET", "/fhir/$export", ADMIN, fixed(headers=ASYNC)),
     ("GET", "/fhir/Patient/$export", ADMIN, fixed(headers=ASYNC)),
     ("POST", "/fhir/$export", ADMIN, fixed(headers=ASYNC, json={"resourceType": "Parameters"})),
@@ -221,7 +241,54 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", ADMIN, None),
     ("POST", "/api/v1/webhooks/{webhook_id}/ping", ADMIN, None),
     ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret", ADMIN, None),
+    # Care relationships (issue 10): the front desk, admins and the care team add clinicians; a therapist
+    # outside a patient's care opens a break-the-glass access (a fresh patient: nobody walked is in its care).
+    ("GET", P + "/care-team", ALL, None),
+    ("POST", P + "/care-team", FRONT_DESK, lambda s, m: Call(json={"user_id": str(s.staff("therapist").id)})),
+    ("POST", P + "/care-team/{user_id}/end", FRONT_DESK, lambda s, m: Call({"user_id": s.member_of_the_team(m)})),
+    ("POST", P + "/break-glass", frozenset({"therapist"}), lambda s, m: Call(
+        {"patient_id": s.fresh_patient()}, json={"reason": "patient collapsed in the waiting room"})),
 ]
+
+# Routes into the scene patient's chart: a therapist needs a care relationship with that patient.
+CARE_SCOPED = {
+    ("POST", P + "/episodes"), ("GET", P + "/episodes"), ("GET", "/api/v1/episodes/{episode_id}"),
+    ("PATCH", "/api/v1/episodes/{episode_id}"), ("POST", "/api/v1/episodes/{episode_id}/discharge"),
+    ("POST", P + "/assessments"), ("GET", P + "/assessments"), ("GET", "/api/v1/assessments/{assessment_id}"),
+    ("PATCH", "/api/v1/assessments/{assessment_id}"), ("DELETE", "/api/v1/assessments/{assessment_id}"),
+    ("POST", "/api/v1/assessments/{assessment_id}/sign"), ("POST", "/api/v1/assessments/{assessment_id}/amendments"),
+    ("GET", "/api/v1/assessments/{assessment_id}/history"),
+    ("GET", "/api/v1/assessments/{assessment_id}/history/{revision}"),
+    ("GET", "/api/v1/assessments/{assessment_id}/segmental-summary"),
+    ("GET", "/api/v1/assessments/{assessment_id}/segmental-map.svg"),
+    ("POST", P + "/consents"), ("GET", P + "/consents"), ("GET", P + "/consents/{consent_id}"),
+    ("POST", P + "/screenings"), ("GET", P + "/screenings"), ("GET", P + "/screenings/current"),
+    ("GET", P + "/screenings/{screening_id}"),
+    ("POST", P + "/treatments"), ("GET", P + "/treatments"), ("GET", "/api/v1/treatments/{treatment_id}"),
+    ("PATCH", "/api/v1/treatments/{treatment_id}"), ("DELETE", "/api/v1/treatments/{treatment_id}"),
+    ("POST", "/api/v1/treatments/{treatment_id}/sign"), ("POST", "/api/v1/treatments/{treatment_id}/amendments"),
+    ("GET", "/api/v1/treatments/{treatment_id}/history"),
+    ("GET", "/api/v1/treatments/{treatment_id}/history/{revision}"),
+    ("POST", P + "/outcomes"), ("GET", P + "/outcomes"), ("GET", "/api/v1/episodes/{episode_id}/progress"),
+    ("GET", "/api/v1/episodes/{episode_id}/progress.svg"), ("GET", P + "/chart"),
+    # FHIR: the patient is in the query (search) or behind the resource id (read); walked with a Procedure.
+    ("GET", "/fhir/{resource_type}/{rid}"), ("GET", "/fhir/{resource_type}"),
+}
+# ... and these need the care team itself: a break-the-glass access reads and charts, it does not export,
+# withdraw a colleague's consent, or manage the team.
+TEAM_ONLY = {("GET", P + "/export"), ("GET", "/fhir/Patient/{patient_id}/$everything"),
+             ("POST", P + "/consents/{consent_id}/withdraw"), ("POST", P + "/care-team"),
+             ("POST", P + "/care-team/{user_id}/end")}
+
+
+def allowed_for(role: str, relationship: str, method: str, template: str, roles: frozenset[str]) -> bool:
+    if role not in roles:
+        return False
+    if role != "therapist" or relationship == IN_CARE:
+        return True
+    if (method, template) in TEAM_ONLY:
+        return False
+    return relationship == BREAK_GLASS or (method, template) not in CARE_SCOPED
 
 
 def app_routes(app) -> list[tuple[str, str, Any]]:
@@ -281,17 +348,26 @@ def scene(app, client, staff, settings) -> Scene:
     return s
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_each_route_allows_exactly_its_roles(client, scene, db, role):
+WALKS = [("admin", IN_CARE), ("therapist", IN_CARE), ("therapist", OUT), ("therapist", BREAK_GLASS),
+         ("reception", IN_CARE), ("auditor", IN_CARE)]
+
+
+@pytest.mark.parametrize(("role", "relationship"), WALKS, ids=[f"{r}-{c}".replace(" ", "-") for r, c in WALKS])
+def test_each_route_allows_exactly_its_roles(client, scene, db, role, relationship):
+    scene.relationship = relationship
     denied_paths = []
     for method, template, allowed, arrange in TABLE:
         member = scene.staff(role, authorized_to_needle=role in CLINICAL_WRITE)  # fresh: logout ends a token
+        if role == "therapist" and relationship == IN_CARE:
+            scene.join(member)
+        elif role == "therapist" and relationship == BREAK_GLASS:
+            scene.post("/api/v1/patients/{patient_id}/break-glass", member, {"reason": "covering an emergency visit"})
         call = arrange(scene, member) if arrange else Call()
         path = template.format(**{**scene.ids, **call.params})
         response = client.request(method, path, params=call.query, json=call.json, files=call.files,
                                   headers={**member.headers, **call.headers})
-        where = f"{role} {method} {template}"
-        if role in allowed:
+        where = f"{role} ({relationship}) {method} {template}"
+        if allowed_for(role, relationship, method, template, allowed):
             assert 200 <= response.status_code < 300, f"{where}: {response.status_code} {response.text[:300]}"
         else:
             assert response.status_code == 403, f"{where}: {response.status_code} {response.text[:300]}"
@@ -304,7 +380,39 @@ def test_each_route_allows_exactly_its_roles(client, scene, db, role):
     denied = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
     assert all(e.action == "access" and e.actor_role == role and e.actor_type == "user" for e in denied)
     assert sorted((e.detail["method"], e.detail["path"]) for e in denied) == sorted(denied_paths)
-    assert len(denied_paths) == sum(1 for _, _, allowed, _ in TABLE if role not in allowed)
+    assert len(denied_paths) == sum(1 for m, t, allowed, _ in TABLE
+                                    if not allowed_for(role, relationship, m, t, allowed))
+    if relationship == OUT:  # the chart stays shut: every route into it refused, for want of a relationship
+        assert len(denied_paths) == sum(1 for m, t, allowed, _ in TABLE
+                                        if "therapist" not in allowed or (m, t) in CARE_SCOPED | TEAM_ONLY)
+    # Everything done under a break-the-glass access is on record as such, one row per request.
+    glass = db.scalars(select(AuditEvent).where(AuditEvent.action == "break_glass_access")).all()
+    if relationship == BREAK_GLASS:
+        assert glass and all(e.detail["reason"] == "covering an emergency visit" for e in glass)
+        assert len({e.request_id for e in glass}) == len(glass)
+    else:
+        assert glass == []
+
+
+def test_care_scoped_routes_are_every_route_into_a_chart(app):
+    """The hand-written CARE_SCOPED + TEAM_ONLY sets and the code agree: every route whose permission opens a
+    chart (clinical read/write, patient export) and whose path names a patient's record is care-scoped —
+    except break-the-glass itself, which is how a therapist outside the care team gets in."""
+    from app.access.policy import CARE_PERMISSIONS, PATIENT_PATH_PARAMS
+
+    into_a_chart = set()
+    for method, path, route in app_routes(app):
+        if path in DOCS:
+            continue
+        permission = next((required_permission(d.call) for d in route.dependant.dependencies
+                           if d.call is not None and required_permission(d.call) is not None), None)
+        params = {p.name for p in route.dependant.path_params}
+        if permission in CARE_PERMISSIONS and params & PATIENT_PATH_PARAMS:
+            into_a_chart.add((method, path))
+    scoped = {(m, t) for m, t in CARE_SCOPED | TEAM_ONLY}
+    assert into_a_chart - scoped == {("POST", P + "/break-glass")}
+    assert scoped - into_a_chart <= {("POST", P + "/care-team"), ("POST", P + "/care-team/{user_id}/end"),
+                                     ("GET", "/fhir/{resource_type}/{rid}"), ("GET", "/fhir/{resource_type}")}
 
 
 def test_a_denial_is_audited_even_though_the_request_fails(client, staff, db):

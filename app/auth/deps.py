@@ -72,12 +72,12 @@ def principal(state: State, session: Session, authorization: str) -> str | None:
     return f"{actor.type}:{actor.id}"
 
 
-def Authorize(permission: Permission) -> Any:
+def Authorize(permission: Permission, *, care: bool = True) -> Any:
     """`actor: Annotated[Actor, Authorize(Permission.X)]`: 403 (and an audited denial) unless the access
     policy allows it."""
 
     def check(request: Request, session: SessionDep, actor: CurrentActor) -> Actor:
-        policy.authorize(session, request, actor, permission)  # the one access policy (app.access.policy)
+        policy.authorize(session, request, actor, permission, care=care)  # the one access policy
         return actor
 
     check.required_permission = permission  # type: ignore[attr-defined]  # read by the route x role test

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from app.access import policy
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.consents import service
@@ -50,10 +51,12 @@ def get_consent(session: SessionDep, actor: Reader, patient_id: uuid.UUID, conse
 
 @router.post("/{consent_id}/withdraw", response_model=ConsentOut, operation_id="withdrawConsent",
              summary="Withdraw a consent (it stays on file)",
-             description="Withdrawn by a signed-in clinician (an API client gets 403). Consent is judged at each "
+             description="Recorded by the clinician who obtained the consent, an admin, or a member of the "
+             "patient's care team (an API client, or anyone else, gets 403). Consent is judged at each "
              "session's time: sessions before `withdrawn_at` stay covered, later ones are refused.",
              responses=problem_responses(401, 403, 404, 409, 422))
-def withdraw_consent(session: SessionDep, actor: Writer, patient_id: uuid.UUID, consent_id: uuid.UUID,
-                     body: ConsentWithdraw | None = None) -> ConsentOut:
+def withdraw_consent(request: Request, session: SessionDep, actor: Writer, patient_id: uuid.UUID,
+                     consent_id: uuid.UUID, body: ConsentWithdraw | None = None) -> ConsentOut:
     consent = service.get(session, patients.get(session, patient_id), consent_id)
+    policy.require_withdraw(session, request, actor, consent)  # its clinician, an admin, or the care team
     return service.to_out(service.withdraw(session, actor, consent, body or ConsentWithdraw()))

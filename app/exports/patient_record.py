@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
-from app.exports.access import require_export
 from app.fhir import compartment
 from app.kit import audit
 from app.kit.actor import Actor
@@ -63,9 +62,9 @@ def record_json(session: Session, record: compartment.PatientRecord) -> dict[str
 def export_patient(request: Request, session: SessionDep,
                    actor: Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)], patient_id: uuid.UUID,
                    format: Annotated[Literal["json", "fhir", "pdf"], Query()] = "json") -> Response:
-    """Admin: any patient. Therapist: the patients in their care (see app.exports.access); others 403."""
+    """Admin: any patient. Therapist: the patients on whose care team they are (app.access.policy, checked by
+    `Authorize` for the patient in the path); others 403."""
     patient = patients.get(session, patient_id)
-    require_export(session, request, actor, patient.id)
     record = compartment.load(session, patient)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient.id, patient_id=patient.id,
                  detail={"format": format, "episodes": len(record.episodes), "consents": len(record.consents),

@@ -164,7 +164,9 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
             summary="Poll: 202 with X-Progress while running, then the manifest",
             responses={**problem_responses(401, 403, 404), 500: {
                 "model": Problem, "content": {FHIR_JSON: {}},
-                "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"}})
+                "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"},
+                410: {"model": Problem, "content": {FHIR_JSON: {}},
+                      "description": "The export expired and its files were deleted"}})
 def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
     job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):

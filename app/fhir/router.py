@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access import policy
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.clinic import service as clinic
 from app.db import SessionDep
-from app.exports.access import require_export
 from app.fhir import capability, compartment, mapping, search_params
 from app.fhir import search as fhir_search
 from app.kit import audit
@@ -86,11 +86,10 @@ def _resources_of(session: Session, patient_id: uuid.UUID) -> list[mapping.Resou
             responses=problem_responses(401, 403, 404))
 def everything(request: Request, session: SessionDep, actor: PatientExporter, patient_id: uuid.UUID
                ) -> JSONResponse:
-    """An export of the whole record, so export rules apply (app.exports.access): admin any patient, a
-    therapist the patients in their care. Ordinary reads and searches stay clinical reads."""
+    """An export of the whole record, so export rules apply (app.access.policy, checked by `Authorize` for the
+    patient in the path): admin any patient, a therapist the patients on whose care team they are."""
     if session.get(Patient, patient_id) is None:
         raise NotFound(f"No Patient/{patient_id}")
-    require_export(session, request, actor, patient_id)
     resources = _resources_of(session, patient_id)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient_id, patient_id=patient_id,
                  detail={"operation": "$everything", "count": len(resources)})
@@ -101,7 +100,7 @@ def everything(request: Request, session: SessionDep, actor: PatientExporter, pa
 
 @router.get("/{resource_type}/{rid}", operation_id="fhirRead", summary="Read a resource",
             responses=problem_responses(401, 403, 404))
-def read(session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JSONResponse:
+def read(request: Request, session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JSONResponse:
     if resource_type not in TYPES:
         raise NotFound(f"Resource type {resource_type} is not supported")
     if resource_type == "Practitioner":
@@ -111,6 +110,8 @@ def read(session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JS
         audit.record(session, actor, "read", resource_type="Practitioner", resource_id=user.id)
         return _fhir(mapping.practitioner(user))
     owner = _owner(session, resource_type, rid)
+    if owner is not None and resource_type != "Patient":  # demographics are everyone's; the chart is the care team's
+        policy.require_patient(session, request, actor, owner, Permission.CLINICAL_READ)
     found = next((r for r in _resources_of(session, owner) if r["resourceType"] == resource_type and r["id"] == rid),
                  None) if owner else None
     if found is None:
@@ -152,7 +153,10 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
         audit.record(session, actor, "search", resource_type=resource_type,
                      detail={"count": len(resources), "params": q.applied})
     else:
-        compartments = {pid: _compartment(session, pid) for pid in fhir_search.patient_ids(q)}
+        pids = fhir_search.patient_ids(q)
+        for pid in pids:  # the care relationship (app.access.policy), before anything is loaded
+            policy.require_patient(session, request, actor, pid, Permission.CLINICAL_READ)
+        compartments = {pid: _compartment(session, pid) for pid in pids}
         resources, total, cursor = fhir_search.run_compartment(
             q, [r for found in compartments.values() for r in found], zone)
         for pid, found in compartments.items():

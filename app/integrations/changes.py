@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from app.access import policy
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
@@ -68,9 +69,12 @@ def list_changes(
         if unknown:
             raise field_error("types", f"unknown types {sorted(unknown)}; use {sorted(SCOPE_OF)}")
         wanted = asked & visible
-    rows = session.scalars(select(ChangeEvent).where(ChangeEvent.seq > position,
-                                                     ChangeEvent.resource_type.in_(sorted(wanted)))
-                           .order_by(ChangeEvent.seq).limit(limit)).all()
+    stmt = select(ChangeEvent).where(ChangeEvent.seq > position, ChangeEvent.resource_type.in_(sorted(wanted)))
+    in_care = policy.patients_in_care(actor, ChangeEvent.patient_id)
+    if in_care is not None:  # a therapist follows the clinical changes of the patients in their care only
+        clinical = sorted(t for t in wanted if SCOPE_OF[t] == Permission.CLINICAL_READ)
+        stmt = stmt.where(or_(ChangeEvent.resource_type.not_in(clinical), in_care))
+    rows = session.scalars(stmt.order_by(ChangeEvent.seq).limit(limit)).all()
     audit.record(session, actor, "search", resource_type="ChangeEvent",
                  detail={"after": position, "types": sorted(wanted), "count": len(rows)})
     items = [ChangeOut(resource_type=r.resource_type, resource_id=r.resource_id, version=r.version, change=r.change,

@@ -1,5 +1,6 @@
 """Every ORM model, imported here so Alembic sees one metadata."""
 
+from app.models.access import CareRelationship
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.base import Base
 from app.models.clinic import Clinic
@@ -26,6 +27,7 @@ __all__ = [
                                     "AuditEvent",
                                     "AuthToken",
                                     "Base",
+                                    "CareRelationship",
                                     "ChangeEvent",
                                     "Clinic",
                                     "ClinicalRevision",

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from app.access import care
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
@@ -25,6 +26,7 @@ Writer = Annotated[Actor, Authorize(Permission.PATIENTS_WRITE)]
              summary="Register a patient", responses=problem_responses(400, 401, 403, 409, 422))
 def create_patient(session: SessionDep, actor: Writer, body: PatientCreate, response: Response) -> PatientOut:
     patient = service.create(session, actor, body)
+    care.on_registration(session, actor, patient)  # a registering therapist is on the new chart's care team
     set_etag(response, patient.version)
     response.headers["Location"] = f"/api/v1/patients/{patient.id}"
     return PatientOut.model_validate(patient)

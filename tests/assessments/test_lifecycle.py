@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from app.models import AuditEvent
 from app.models.clinical import ClinicalRevision
 from tests.assessments.helpers import chart_visit, sign
+from tests.factories import join_care_team
 
 
 def test_author_edits_a_draft_with_if_match(client, staff):
@@ -62,6 +63,7 @@ def test_sign_with_a_stale_if_match_is_refused(client, staff):
 def test_amendment_keeps_the_original_readable(client, staff):
     author, colleague = staff("therapist"), staff("therapist")
     _, _, a = chart_visit(client, author)
+    join_care_team(client, author, a["patient_id"], colleague)  # the author brings a colleague onto the team
     original = sign(client, author, a["id"]).json()
     url = f"/api/v1/assessments/{a['id']}"
     new_impression = [{"level": "L5", "side": "left"}]
@@ -158,6 +160,7 @@ def test_refused_writes_are_audited(client, staff, db):
     _, _, draft = chart_visit(client, author)
     _, _, signed = chart_visit(client, author)
     sign(client, author, signed["id"])
+    join_care_team(client, author, draft["patient_id"], colleague)  # in care, but still not the draft's author
     draft_url, signed_url = f"/api/v1/assessments/{draft['id']}", f"/api/v1/assessments/{signed['id']}"
     v1 = {"If-Match": 'W/"1"'}
     assert client.patch(draft_url, json={"plan": "x"}, headers={**colleague.headers, **v1}).status_code == 403

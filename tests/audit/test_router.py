@@ -52,13 +52,16 @@ def test_filters_by_patient_actor_and_action_newest_first(client, staff):
     response = client.get(EVENTS, params={"patient_id": mine["id"]}, headers=auditor.headers)
     assert response.status_code == 200
     items = response.json()["items"]
-    assert [(e["action"], e["actor_id"]) for e in items] == [("read", str(second.id)), ("create", str(first.id))]
+    # (registering a patient also puts the registering therapist on its care team: audited as care_start)
+    assert [(e["action"], e["actor_id"]) for e in items] == [("read", str(second.id)), ("care_start", str(first.id)),
+                                                             ("create", str(first.id))]
     assert {e["patient_id"] for e in items} == {mine["id"]}
     assert set(items[0]) >= {"occurred_at", "actor_id", "actor_type", "actor_role", "action", "resource_type",
                              "resource_id", "patient_id", "request_id", "client_ip", "user_agent", "outcome"}
 
     by_first = client.get(EVENTS, params={"actor_id": str(first.id)}, headers=auditor.headers).json()["items"]
-    assert [(e["action"], e["patient_id"]) for e in by_first] == [("read", other["id"]), ("create", mine["id"])]
+    assert [(e["action"], e["patient_id"]) for e in by_first] == [("read", other["id"]), ("care_start", mine["id"]),
+                                                                  ("create", mine["id"])]
 
     reads = client.get(EVENTS, params={"action": "read"}, headers=auditor.headers).json()["items"]
     assert {(e["actor_id"], e["patient_id"]) for e in reads} == {(str(second.id), mine["id"]),
@@ -82,7 +85,8 @@ def test_since_is_inclusive_until_exclusive_and_offsets_are_honoured(client, sta
     therapist, admin = staff("therapist"), staff("admin")
     patient = make_patient(client, therapist)
     client.get(f"/api/v1/patients/{patient['id']}", headers=therapist.headers)
-    created, read = db.scalars(select(AuditEvent).where(AuditEvent.patient_id == uuid.UUID(patient["id"]))
+    created, read = db.scalars(select(AuditEvent).where(AuditEvent.patient_id == uuid.UUID(patient["id"]),
+                                                        AuditEvent.resource_type == "Patient")
                                .order_by(AuditEvent.occurred_at)).all()
     assert read.occurred_at > created.occurred_at
 
@@ -120,7 +124,7 @@ def test_paging_walks_every_event_exactly_once(client, staff, db):
     seen = [e["id"] for e in walk(client, auditor.headers, limit=3)]
     assert len(seen) == len(set(seen)) and set(seen) == existing
     filtered = [e["id"] for e in walk(client, auditor.headers, limit=2, patient_id=patient["id"])]
-    assert len(filtered) == len(set(filtered)) == 7
+    assert len(filtered) == len(set(filtered)) == 8  # create, care_start (the registering therapist), 6 reads
 
 
 def test_reading_the_trail_is_itself_audited(client, staff, db):

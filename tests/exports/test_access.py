@@ -1,22 +1,17 @@
-"""Exports are privileged (issue 5 item 7): the admin exports anyone; a therapist only the patients in their care.
-
-The same rule guards FHIR Patient/{id}/$everything; ordinary FHIR reads stay clinical reads.
+"""Exports are privileged (issue 5 item 7, issue 10 item 5): the admin exports anyone; a therapist only the
+patients on whose care team they are. The same rule guards FHIR Patient/{id}/$everything.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from app.models import AuditEvent
 from tests.assessments.helpers import assessment_body, open_episode
-from tests.factories import make_patient
+from tests.factories import join_care_team, make_patient
 from tests.fhir.test_fhir import seeded  # noqa: F401
-from tests.treatments.helpers import consent, record_session, screen
 
 
 def export(client, member, patient_id: str, fmt: str = "json"):
@@ -33,7 +28,7 @@ def test_another_therapist_may_not_export_a_patient_outside_their_care(client, s
     refused = export(client, stranger, patient["id"])
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
-    assert refused.json()["status"] == 403 and "your own patients" in refused.json()["detail"]
+    assert refused.json()["status"] == 403 and "not in your care" in refused.json()["detail"]
     for fmt in ("fhir", "pdf"):
         assert export(client, stranger, patient["id"], fmt).status_code == 403
     fhir = everything(client, stranger, patient["id"])
@@ -70,53 +65,35 @@ def test_everything_is_an_export_not_a_clinical_read(client, staff, seeded):  # 
     assert everything(client, staff("admin"), "00000000-0000-0000-0000-000000000000").status_code == 404
 
 
-def _episode(client, member, pid, episode_id):
-    open_episode(client, member, pid)
-
-
-def _assessment(client, member, pid, episode_id):
-    response = client.post(f"/api/v1/patients/{pid}/assessments", json=assessment_body(episode_id),
-                           headers=member.headers)
-    assert response.status_code == 201, response.text
-
-
-def _treatment(client, member, pid, episode_id):
-    assert record_session(client, member, pid, episode_id).status_code == 201
-
-
-def _consent(client, member, pid, episode_id):
-    consent(client, member, pid, kind="data_sharing")
-
-
-def _screening(client, member, pid, episode_id):
-    screen(client, member, pid)
-
-
-def _outcome(client, member, pid, episode_id):
-    response = client.post(f"/api/v1/patients/{pid}/outcomes", json={"instrument": "nprs", "responses": [5]},
-                           headers=member.headers)
-    assert response.status_code == 201, response.text
-
-
-CARE: dict[str, Callable[..., Any]] = {"episode": _episode, "assessment": _assessment, "treatment": _treatment,
-                                       "consent": _consent, "screening": _screening, "outcome": _outcome}
-
-
-@pytest.mark.parametrize("care", list(CARE))
-def test_any_care_relationship_makes_a_patient_yours(client, staff, care):
+def test_recording_care_is_refused_without_a_relationship_and_starts_none(client, staff):
     colleague, therapist = staff("therapist"), staff("therapist")
     patient = make_patient(client, staff("reception"))
+    join_care_team(client, staff("reception"), patient["id"], colleague)
     episode = open_episode(client, colleague, patient["id"])
-    consent(client, colleague, patient["id"])
-    consent(client, colleague, patient["id"], kind="electrical_stimulation")
-    screen(client, colleague, patient["id"])
-    assert export(client, therapist, patient["id"]).status_code == 403  # not yet in their care
-    CARE[care](client, therapist, patient["id"], episode["id"])
+    attempts = [client.post(f"/api/v1/patients/{patient['id']}/episodes", json={"conditions": ["sciatica"]},
+                            headers=therapist.headers),
+                client.post(f"/api/v1/patients/{patient['id']}/assessments", json=assessment_body(episode["id"]),
+                            headers=therapist.headers)]
+    assert [r.status_code for r in attempts] == [403, 403]
+    assert export(client, therapist, patient["id"]).status_code == 403
+
+
+def test_the_care_team_makes_a_patient_yours_until_it_ends(client, staff):
+    therapist, reception = staff("therapist"), staff("reception")
+    patient = make_patient(client, reception)
+    assert export(client, therapist, patient["id"]).status_code == 403
+    join_care_team(client, reception, patient["id"], therapist)
     assert export(client, therapist, patient["id"]).status_code == 200
     assert everything(client, therapist, patient["id"]).status_code == 200
-
-
-def test_registering_a_patient_is_not_caring_for_them(client, staff):
-    therapist = staff("therapist")
-    patient = make_patient(client, therapist)  # demographics only: the front desk's job, not care
+    ended = client.post(f"/api/v1/patients/{patient['id']}/care-team/{therapist.id}/end", headers=reception.headers)
+    assert ended.status_code == 200, ended.text
     assert export(client, therapist, patient["id"]).status_code == 403
+
+
+def test_registering_a_new_patient_puts_the_therapist_on_its_care_team(client, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)  # a new, empty chart: the registering therapist is treating them
+    assert export(client, therapist, patient["id"]).status_code == 200
+    team = client.get(f"/api/v1/patients/{patient['id']}/care-team", headers=therapist.headers).json()
+    assert [(m["user_id"], m["kind"], m["reason"]) for m in team] == [
+        (str(therapist.id), "care_team", "registered the patient")]

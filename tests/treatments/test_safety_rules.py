@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from app.models import AuditEvent, User
 from app.models.clinical import ClinicalRevision
+from tests.factories import join_care_team
 from tests.integrations.helpers import api_client, bearer
 from tests.treatments.helpers import needle, ready_patient, record_session, screen, six_needles
 
@@ -145,6 +146,7 @@ def test_an_amendment_cannot_add_e_stim_without_its_consent_or_over_a_pacemaker(
 def test_a_user_not_rostered_to_needle_cannot_amend(client, staff, db):
     author, unrostered = staff("therapist"), staff("therapist", authorized_to_needle=False)
     signed = _signed(client, author)
+    join_care_team(client, author, signed["patient_id"], unrostered)
     response = _amend(client, unrostered, signed["id"], {"post_pain_nprs": 2})
     assert response.status_code == 403 and "rostered" in response.json()["detail"]
     db.execute(update(User).where(User.id == author.id).values(authorized_to_needle=False))
@@ -157,6 +159,7 @@ def test_a_rostered_colleague_may_amend_and_a_later_withdrawal_does_not_block_it
     author, colleague = staff("therapist"), staff("therapist")
     signed = _signed(client, author)
     pid = signed["patient_id"]
+    join_care_team(client, author, pid, colleague)
     for c in client.get(f"/api/v1/patients/{pid}/consents", headers=author.headers).json():
         withdrawn = client.post(f"/api/v1/patients/{pid}/consents/{c['id']}/withdraw", headers=author.headers,
                                 json={"reason": "no further needling"})

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.models import Treatment
 from tests.assessments.helpers import open_episode
-from tests.factories import make_patient
+from tests.factories import join_care_team, make_patient
 from tests.treatments.helpers import consent, needle, ready_patient, record_session, screen, six_needles
 
 
@@ -79,6 +79,7 @@ def test_therapist_not_rostered_cannot_author(client, staff):
     unrostered = staff("therapist", authorized_to_needle=False)
     rostered = staff("therapist")
     patient, episode = ready_patient(client, rostered)
+    join_care_team(client, rostered, patient["id"], unrostered)
     response = record_session(client, unrostered, patient["id"], episode["id"])
     assert response.status_code == 403 and "rostered" in response.json()["detail"]
 
