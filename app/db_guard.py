@@ -158,9 +158,7 @@ def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeou
             return
         watchdog.arm(dbapi_conn, min(connect_timeout, PING_DEADLINE))
         try:
-            with dbapi_conn.cursor() as cur:
-                cur.execute("SELECT 1")
-            dbapi_conn.rollback()  # end the ping's implicit transaction: a caller may set the isolation level next
+            engine.dialect.do_ping(dbapi_conn)  # the pool's own pre-ping: leaves no transaction open
         except Exception as exc:  # the pool reconnects; the connect decides whether the database is down
             raise sa_exc.DisconnectionError("ping failed") from exc
         finally:

@@ -118,3 +118,36 @@ def test_a_unique_violation_that_escapes_a_service_is_a_409_not_a_500(client, ap
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "Confidential-marker" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_racing_state_changes_elsewhere_give_one_winner_and_409_or_412(client, staff):
+    """The same pattern beyond notes: withdrawing one consent, discharging one episode, revoking one key."""
+    from tests.assessments.helpers import open_episode
+    from tests.factories import make_patient
+    from tests.treatments.helpers import consent
+
+    therapist, admin = staff("therapist"), staff("admin")
+    patient = make_patient(client, therapist)
+    given = consent(client, therapist, patient["id"])
+    withdraw = f"/api/v1/patients/{patient['id']}/consents/{given['id']}/withdraw"
+    withdrawn = at_once([lambda: client.post(withdraw, json={"reason": "changed mind"}, headers=therapist.headers)
+                         for _ in range(RACERS)])
+    statuses = Counter(r.status_code for r in withdrawn)
+    assert statuses[200] == 1 and set(statuses) <= {200, 409, 412}, [r.text for r in withdrawn]
+
+    episode = open_episode(client, therapist, patient["id"])
+    discharge = f"/api/v1/episodes/{episode['id']}/discharge"
+    body = {"discharge_reason": "goals_met", "discharge_outcome": "Walking 30 minutes"}
+    discharged = at_once([lambda: client.post(discharge, json=body, headers={**therapist.headers,
+                                                                             "If-Match": 'W/"1"'})
+                          for _ in range(RACERS)])
+    statuses = Counter(r.status_code for r in discharged)
+    assert statuses[200] == 1 and set(statuses) <= {200, 409, 412}, [r.text for r in discharged]
+
+    key = client.post("/api/v1/api-clients", json={"name": "Front desk app", "scopes": ["patients:read"]},
+                      headers=admin.headers)
+    assert key.status_code == 201, key.text
+    revoke = f"/api/v1/api-clients/{key.json()['id']}/revoke"
+    revoked = at_once([lambda: client.post(revoke, headers=admin.headers) for _ in range(RACERS)])
+    statuses = Counter(r.status_code for r in revoked)
+    assert statuses[200] >= 1 and set(statuses) <= {200, 409, 412}, [r.text for r in revoked]
