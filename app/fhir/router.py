@@ -162,7 +162,8 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
         for pid, found in compartments.items():
             audit.record(session, actor, "search", resource_type=resource_type, patient_id=pid,
                          detail={"count": len(resources), "params": q.applied})
-            if q.include_patient and found and any(r["resourceType"] != "Patient" for r in resources):
+            page_ids = {(r["resourceType"], r["id"]) for r in resources}
+            if q.include_patient and any((r["resourceType"], r["id"]) in page_ids for r in found):
                 included.append(found[0])  # the compartment's first resource is its Patient
     return _fhir(_searchset(request, q, resources, included, total, cursor))
 

@@ -147,3 +147,12 @@ def test_capability_statement_declares_exactly_what_is_supported(client):
         assert resource["readHistory"] is False
     patient = next(r for r in rest["resource"] if r["type"] == "Patient")
     assert {op["name"] for op in patient["operation"]} == {"everything", "export"}
+
+
+def test_include_adds_only_the_patients_of_the_matches(client, seeded):  # noqa: F811
+    therapist, patient, _, _, treatment = seeded
+    other = make_patient(client, therapist, family_name="Other")
+    body = _get(client, therapist, "/fhir/Procedure", {"patient": f"{patient['id']},{other['id']}",
+                                                      "_include": "Procedure:patient"})
+    assert [(e["resource"]["resourceType"], e["resource"]["id"], e["search"]["mode"]) for e in body["entry"]] == [
+        ("Procedure", treatment["id"], "match"), ("Patient", patient["id"], "include")]
