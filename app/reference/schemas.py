@@ -26,6 +26,11 @@ class MuscleOut(BaseModel):
     cranial_nerve: str | None = Field(description="Cranial nerve supply, e.g. V (jaw), XI (trapezius)")
     related_levels: list[str] = Field(
         description="Cranial-nerve muscles: the spinal levels they are examined and treated with")
+    site: str = Field(description="Where the needle goes; chest_wall, posterior_chest_wall, lung_apex and "
+                                  "thoracic_paraspinal overlie the pleura, thoracolumbar does at C7-L1")
+    over_pleura: bool = Field(description="Overlies the pleura wherever needled (thoracolumbar: see site)")
+    billing_unit: str = Field(description="Counted once per session for CPT 20560/20561 with the other parts "
+                                          "of the same muscle")
 
 
 class ConditionOut(BaseModel):

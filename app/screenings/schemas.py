@@ -7,6 +7,18 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Limb = Literal["left_arm", "right_arm", "left_leg", "right_leg"]
+NodeBasin = Literal["left_axilla", "right_axilla", "left_groin", "right_groin"]
+BodyRegion = Literal["neck", "jaw", "shoulder", "arm", "forearm", "hand", "trunk", "spine", "hip", "thigh", "leg",
+                     "foot"]
+
+
+class LesionSite(BaseModel):
+    """Where a local infection or skin lesion is: a muscle body region (as in /reference/muscles) and side."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    region: BodyRegion
+    side: Literal["left", "right", "midline", "bilateral"]
+    description: Annotated[str, StringConstraints(max_length=200)] | None = Field(None, examples=["cellulitis"])
 
 
 class Checklist(BaseModel):
@@ -32,11 +44,21 @@ class ScreeningCreate(Checklist):
     screened_at: AwareDatetime | None = Field(None, description="Defaults to now")
     lymphedema_limb: Limb | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    # --- issue 16 ---
+    lesion_sites: list[LesionSite] = Field(default_factory=list, max_length=20, description=(
+        "Where the local infection or skin lesion is; required when local_infection_or_lesion is true"))
+    node_dissections: list[NodeBasin] = Field(default_factory=list, max_length=4, description=(
+        "Lymph-node basins dissected: that limb (and for an axilla the chest wall on that side) is not needled "
+        "without an override"))
 
     @model_validator(mode="after")
     def _limb_needs_lymphedema(self) -> ScreeningCreate:
         if self.lymphedema_limb and not self.lymphedema:
             raise ValueError("lymphedema_limb is given but lymphedema is false")
+        if self.lesion_sites and not self.local_infection_or_lesion:
+            raise ValueError("lesion_sites is given but local_infection_or_lesion is false")
+        if self.local_infection_or_lesion and not self.lesion_sites:
+            raise ValueError("local_infection_or_lesion needs lesion_sites: where is it?")
         return self
 
 
@@ -49,4 +71,6 @@ class ScreeningOut(Checklist):
     screened_by: uuid.UUID
     lymphedema_limb: Limb | None
     notes: str | None
+    lesion_sites: list[LesionSite] = Field(default_factory=list)
+    node_dissections: list[NodeBasin] = Field(default_factory=list)
     precautions: list[str] = Field(description="The checklist items that are present")

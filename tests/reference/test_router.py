@@ -50,7 +50,7 @@ def test_muscles_peripheral_by_name_then_paraspinals_top_to_bottom(client, staff
     muscles = client.get(f"{REF}/muscles", headers=staff("therapist").headers).json()
     assert len(muscles) >= 100
     assert all(set(m) == {"code", "name", "kind", "body_region", "levels", "segment", "cranial_nerve",
-                          "related_levels"} for m in muscles)
+                          "related_levels", "site", "over_pleura", "billing_unit"} for m in muscles)
     kinds = [m["kind"] for m in muscles]
     split = kinds.index("paraspinal")
     assert set(kinds[:split]) == {"peripheral"} and set(kinds[split:]) == {"paraspinal"}
@@ -66,11 +66,31 @@ def test_one_muscle(client, staff):
     body = client.get(f"{REF}/muscles/tibialis_anterior", headers=member.headers).json()
     assert body == {"code": "tibialis_anterior", "name": "Tibialis anterior", "kind": "peripheral",
                     "body_region": "leg", "levels": ["L4", "L5", "S1"], "segment": None, "cranial_nerve": None,
-                    "related_levels": []}
+                    "related_levels": [], "site": "lower_limb", "over_pleura": False,
+                    "billing_unit": "tibialis_anterior"}
     masseter = client.get(f"{REF}/muscles/MASSETER", headers=member.headers).json()  # codes are case-insensitive
     assert masseter["cranial_nerve"] == "V" and masseter["levels"] == [] and masseter["related_levels"] == ["C2", "C3"]
     l5 = client.get(f"{REF}/muscles/multifidus_l5", headers=member.headers).json()
     assert (l5["kind"], l5["segment"], l5["levels"], l5["body_region"]) == ("paraspinal", "L5", ["L5"], "spine")
+    assert (l5["site"], l5["billing_unit"]) == ("lumbosacral", "multifidus")
+
+
+@pytest.mark.parametrize(("code", "site", "over_pleura"), [
+    ("latissimus_dorsi", "posterior_chest_wall", True), ("subscapularis", "posterior_chest_wall", True),
+    ("teres_major", "posterior_chest_wall", True), ("serratus_anterior", "chest_wall", True),
+    ("rhomboid_minor", "posterior_chest_wall", True), ("lower_trapezius", "posterior_chest_wall", True),
+    ("intercostals", "chest_wall", True), ("pectoralis_minor", "chest_wall", True),
+    ("multifidus_t8", "thoracic_paraspinal", True), ("multifidus_c7", "lung_apex", True),
+    ("multifidus_l1", "thoracic_paraspinal", True), ("quadratus_lumborum", "thoracolumbar", False),
+    ("erector_spinae", "thoracolumbar", False), ("deltoid", "shoulder", False), ("soleus", "lower_limb", False),
+    ("sternocleidomastoid", "anterior_neck", False), ("masseter", "head", False),
+])
+def test_every_muscle_has_an_anatomical_site(client, staff, code, site, over_pleura):
+    member = staff("therapist")
+    body = client.get(f"{REF}/muscles/{code}", headers=member.headers).json()
+    assert (body["site"], body["over_pleura"]) == (site, over_pleura)
+    every = client.get(f"{REF}/muscles", headers=member.headers).json()
+    assert not [m["code"] for m in every if m["site"] == "other"]  # the migration sets a site for every muscle
 
 
 def test_unknown_muscle_is_404(client, staff):
