@@ -55,10 +55,6 @@ class ScreeningCreate(Checklist):
     def _limb_needs_lymphedema(self) -> ScreeningCreate:
         if self.lymphedema_limb and not self.lymphedema:
             raise ValueError("lymphedema_limb is given but lymphedema is false")
-        if self.lesion_sites and not self.local_infection_or_lesion:
-            raise ValueError("lesion_sites is given but local_infection_or_lesion is false")
-        if self.local_infection_or_lesion and not self.lesion_sites:
-            raise ValueError("local_infection_or_lesion needs lesion_sites: where is it?")
         return self
 
 

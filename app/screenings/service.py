@@ -38,6 +38,10 @@ def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCrea
     screened_at = data.screened_at or utcnow()
     if screened_at > utcnow() + _SKEW:
         raise field_error("screened_at", "cannot be in the future")
+    if data.lesion_sites and not data.local_infection_or_lesion:
+        raise field_error("lesion_sites", "is given but local_infection_or_lesion is false")
+    if data.local_infection_or_lesion and not data.lesion_sites:
+        raise field_error("lesion_sites", "required when local_infection_or_lesion is true: where is it?")
     checklist = data.model_dump(include=set(Checklist.model_fields))
     screening = Screening(patient_id=patient.id, screened_at=screened_at, screened_by=screened_by, checklist=checklist,
                           lymphedema_limb=data.lymphedema_limb, notes=data.notes,
