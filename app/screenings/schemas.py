@@ -8,8 +8,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 Limb = Literal["left_arm", "right_arm", "left_leg", "right_leg"]
 NodeBasin = Literal["left_axilla", "right_axilla", "left_groin", "right_groin"]
-BodyRegion = Literal["neck", "jaw", "shoulder", "arm", "forearm", "hand", "trunk", "spine", "hip", "thigh", "leg",
-                     "foot"]
+BodyRegion = Literal["head", "neck", "jaw", "shoulder", "arm", "forearm", "hand", "trunk", "spine", "hip", "thigh",
+                     "leg", "foot"]
 
 
 class LesionSite(BaseModel):

@@ -73,7 +73,8 @@ def check_needles(cat: Catalog, content: TreatmentContent, prefix: str = "") -> 
             errors.append(FieldError(field=f"{path}.muscle",
                                      message=f"unknown muscle code {needle.muscle!r}; see /api/v1/reference/muscles"))
             continue
-        if needle.kind is not None and needle.kind != muscle.kind:
+        # Records before migration 0011 hold the suboccipitals (segment C1) as peripheral: still valid.
+        if needle.kind is not None and needle.kind != muscle.kind and muscle.segment != "C1":
             errors.append(FieldError(field=f"{path}.kind", message=f"{muscle.name} is a {muscle.kind} muscle"))
         if cat.level(needle.level) is not None and not cat.supplies(muscle.code, needle.level):
             warnings.append(ContentWarning(field=f"{path}.level",

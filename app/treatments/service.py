@@ -23,6 +23,7 @@ from app.models.clinical import Assessment
 from app.models.patient import Patient
 from app.models.treatment import Treatment
 from app.models.user import User
+from app.reference.catalog import Catalog
 from app.reference.service import catalog
 from app.screenings import red_flags
 from app.treatments import safety
@@ -63,7 +64,7 @@ def to_out(session: Session, treatment: Treatment, ctx: SafetyContext | None = N
     except (Conflict, Unprocessable) as exc:  # e.g. consent withdrawn or a rule added since: the record stands
         warnings += [ContentWarning(field=e.field, message=e.message) for e in exc.errors or []]
     muscles = sorted({n.muscle for n in content.needles})
-    billed = sorted({(m.billing_unit if (m := cat.muscle(code)) else code) for code in muscles})
+    billed = billing_units(cat, muscles)
     cpt = None if not billed else ("20560" if len(billed) <= 2 else "20561")
     data = content.model_dump()
     if data["needles_inserted"] is None:
@@ -71,6 +72,17 @@ def to_out(session: Session, treatment: Treatment, ctx: SafetyContext | None = N
     return TreatmentOut(**data, **{f: getattr(treatment, f) for f in _RECORD_FIELDS}, muscles_needled=muscles,
                         billed_muscles=billed, total_insertions=sum(n.insertions for n in content.needles),
                         billing_cpt=cpt, warnings=warnings)
+
+
+# A generic group code counts only when none of its named parts was needled in the same session.
+_GROUP_CODES = {"erector_spinae": frozenset({"longissimus", "iliocostalis", "spinalis"})}
+
+
+def billing_units(cat: Catalog, codes: Sequence[str]) -> list[str]:
+    """The distinct muscles for CPT 20560/20561: parts of one muscle (trapezius fibres, iliopsoas and its heads,
+    multifidus at several levels, longissimus capitis/cervicis/thoracis) count once; see app/reference/ANATOMY.md."""
+    units = {(m.billing_unit if (m := cat.muscle(code)) else code) for code in codes}
+    return sorted(u for u in units if not (_GROUP_CODES.get(u, frozenset()) & units))
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCreate) -> Treatment:

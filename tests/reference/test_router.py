@@ -36,7 +36,7 @@ def test_no_token_or_a_bad_token_is_401_problem_json(client):
 
 def test_levels_in_anatomical_order(client, staff):
     levels = client.get(f"{REF}/levels", headers=staff("reception").headers).json()
-    assert [lv["code"] for lv in levels] == ANATOMICAL
+    assert [lv["code"] for lv in levels] == ["CN5", *ANATOMICAL]
     assert all(set(lv) == {"code", "region", "dermatome", "paraspinal_levels"} for lv in levels)
     by_code = {lv["code"]: lv for lv in levels}
     assert [by_code[c]["region"] for c in ("C8", "T1", "T12", "L1", "L5", "S1")] == \
@@ -57,8 +57,9 @@ def test_muscles_peripheral_by_name_then_paraspinals_top_to_bottom(client, staff
     names = [m["name"] for m in muscles[:split]]
     assert names == sorted(names)
     segments = [m["segment"] for m in muscles[split:]]
-    assert segments == [lv for lv in ANATOMICAL[ANATOMICAL.index("C2"): ANATOMICAL.index("S2") + 1] if lv != "C8"]
-    assert [m["code"] for m in muscles[split:]][:2] == ["multifidus_c2", "multifidus_c3"]
+    assert segments == ["C1"] * 4 + [lv for lv in ANATOMICAL[ANATOMICAL.index("C2"): ANATOMICAL.index("S2") + 1]
+                                     if lv != "C8"]
+    assert [m["code"] for m in muscles[split:]][4:6] == ["multifidus_c2", "multifidus_c3"]
 
 
 def test_one_muscle(client, staff):
@@ -69,7 +70,8 @@ def test_one_muscle(client, staff):
                     "related_levels": [], "site": "lower_limb", "over_pleura": False,
                     "billing_unit": "tibialis_anterior"}
     masseter = client.get(f"{REF}/muscles/MASSETER", headers=member.headers).json()  # codes are case-insensitive
-    assert masseter["cranial_nerve"] == "V" and masseter["levels"] == [] and masseter["related_levels"] == ["C2", "C3"]
+    assert masseter["cranial_nerve"] == "V" and masseter["levels"] == []
+    assert masseter["related_levels"] == ["CN5", "C2", "C3"]
     l5 = client.get(f"{REF}/muscles/multifidus_l5", headers=member.headers).json()
     assert (l5["kind"], l5["segment"], l5["levels"], l5["body_region"]) == ("paraspinal", "L5", ["L5"], "spine")
     assert (l5["site"], l5["billing_unit"]) == ("lumbosacral", "multifidus")
@@ -126,9 +128,10 @@ def test_level_filter_gives_the_myotome_the_cranial_muscles_and_the_paraspinals(
 def test_kind_and_body_region_filters(client, staff):
     member = staff("auditor")
     paraspinals = client.get(f"{REF}/muscles", params={"kind": "paraspinal"}, headers=member.headers).json()
-    assert len(paraspinals) == 25 and all(m["kind"] == "paraspinal" for m in paraspinals)
+    assert len(paraspinals) == 29 and all(m["kind"] == "paraspinal" for m in paraspinals)  # 25 + 4 suboccipitals
     jaw = client.get(f"{REF}/muscles", params={"body_region": "jaw"}, headers=member.headers).json()
-    assert {m["code"] for m in jaw} == {"masseter", "temporalis", "medial_pterygoid", "lateral_pterygoid"}
+    assert {m["code"] for m in jaw} == {"masseter", "temporalis", "medial_pterygoid", "lateral_pterygoid",
+                                        "digastric", "mylohyoid"}
     hand = client.get(f"{REF}/muscles", params={"body_region": "hand", "kind": "peripheral"},
                       headers=member.headers).json()
     assert hand and all(m["body_region"] == "hand" for m in hand)
