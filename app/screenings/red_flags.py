@@ -28,6 +28,7 @@ from app.models.patient import Patient
 from app.models.treatment import RedFlagAcknowledgement
 from app.patients import service as patients
 
+RECENT_ASSESSMENTS = 500  # a bound on the query; a chart holds far fewer assessments
 BLOCKING = ("cauda_equina_symptoms", "suspected_malignancy", "progressive_neurological_deficit")
 SHOWN = ("cauda_equina_symptoms", "suspected_malignancy", "progressive_neurological_deficit", "history_of_cancer",
          "unexplained_weight_loss", "night_pain", "fever_or_infection", "significant_trauma")
@@ -69,7 +70,8 @@ def for_patient(session: Session, patient_id: uuid.UUID) -> list[RedFlagsOut]:
     """Every non-discarded assessment that records a red flag, newest first, with its acknowledgements."""
     assessments = session.scalars(select(Assessment).where(Assessment.patient_id == patient_id,
                                                            Assessment.status != "discarded")
-                                  .order_by(Assessment.assessed_at.desc(), Assessment.id.desc())).all()
+                                  .order_by(Assessment.assessed_at.desc(), Assessment.id.desc())
+                                  .limit(RECENT_ASSESSMENTS)).all()
     acks = session.scalars(select(RedFlagAcknowledgement)
                            .where(RedFlagAcknowledgement.patient_id == patient_id)).all()
     acked: dict[uuid.UUID, set[str]] = {}
