@@ -44,6 +44,7 @@ from app.kit.request_context import RequestContextMiddleware
 from app.outcomes.router import router as outcomes_router
 from app.patients.router import router as patients_router
 from app.reference.router import router as reference_router
+from app.screenings.red_flags import router as red_flags_router
 from app.screenings.router import router as screenings_router
 from app.treatments.router import router as treatments_router
 from app.users.router import router as users_router
@@ -53,6 +54,7 @@ API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_
                episodes_router, assessments_router, consents_router, screenings_router, treatments_router,
                outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
                export_router, export_jobs_router, imports_router, access_router,
+               red_flags_router,
                fhir_bulk_router, fhir_router)  # bulk before the catch-alls
 
 

@@ -6,7 +6,7 @@ import itertools
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -48,15 +48,20 @@ class Staff:
         self.app = app
 
     def __call__(self, role: str = "therapist", *, email: str | None = None, active: bool = True,
-                 authorized_to_needle: bool | None = None, registration_number: str | None = None) -> Member:
+                 authorized_to_needle: bool | None = None, registration_number: str | None = None,
+                 roster_expires_on: date | None = None) -> Member:
+        """A therapist is rostered to needle by default, with a roster that expires in a year."""
         n = next(_seq)
+        needles = role == "therapist" if authorized_to_needle is None else authorized_to_needle
         email = email or f"{role}{n}@clinic.example"
         factory = self.app.state.sessionmaker
         with factory() as session, session.begin():
             user = User(email=email, full_name=f"{role.title()} {n}", role=role, password_hash=password_hash(),
-                        registration_number=registration_number or (f"R{n:05d}" if role == "therapist" else None),
-                        authorized_to_needle=role == "therapist" if authorized_to_needle is None
-                        else authorized_to_needle, active=active)
+                        registration_number=registration_number or (f"R{n:05d}" if role == "therapist" or needles
+                                                                     else None),
+                        authorized_to_needle=needles, active=active,
+                        roster_expires_on=roster_expires_on or (date.today() + timedelta(days=365) if needles
+                                                                else None))
             session.add(user)
             session.flush()
             audit.record(session, SYSTEM_ACTOR, "create", resource_type="User", resource_id=user.id,

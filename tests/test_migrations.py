@@ -56,7 +56,8 @@ def test_upgrade_matches_models_and_downgrade_cleans_up(template_db, engine_kind
             assert conn.execute(text("SELECT value FROM counters WHERE name = 'chart_number'")).scalar() == 0
             heads = conn.execute(text("SELECT chain, seq, hash FROM audit_chain_heads ORDER BY chain")).all()
             assert [tuple(h) for h in heads] == [(c, 0, GENESIS) for c in range(AUDIT_CHAINS)] and len(heads) == 16
-            assert conn.execute(text("SELECT count(*) FROM reference_levels")).scalar() == 30
+            # C1-S5 and the CN V region added by migration 0011
+            assert conn.execute(text("SELECT count(*) FROM reference_levels")).scalar() == 31
             expected = ({"audit_events_no_change", "audit_events_no_truncate"} if engine_kind == "postgresql"
                         else {"audit_events_no_update", "audit_events_no_delete"})
             assert expected <= _triggers(conn)

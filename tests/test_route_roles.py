@@ -204,6 +204,12 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("GET", "/api/v1/episodes/{episode_id}/progress", CLINICAL_READ, None),
     ("GET", "/api/v1/episodes/{episode_id}/progress.svg", CLINICAL_READ, None),
     ("GET", P + "/chart", CLINICAL_READ, None),
+    # Red flags from the assessments' history (issue 16): read with the chart, acknowledged by a clinician.
+    ("GET", P + "/red-flags", CLINICAL_READ, None),
+    ("POST", P + "/red-flags/acknowledgements", CLINICAL_WRITE, lambda s, m: Call(json={
+        "assessment_id": s.post(P + "/assessments", s.author(m), assessment_body(
+            s.ids["episode_id"], subjective={"red_flags": {"night_pain": True}}))["id"],
+        "flags": ["night_pain"], "action": "asked about it; mechanical pattern"})),
     # Record export and FHIR (issue 5): a patient's record for admin and therapist, the whole clinic (also as
     # FHIR Bulk Data) for the admin; FHIR reads are clinical reads.
     ("GET", P + "/export", EXPORT, lambda s, m: Call({"patient_id": s.own_patient(m)}, query={"format": "json"})),

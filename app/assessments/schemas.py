@@ -95,6 +95,7 @@ class RedFlags(BaseModel):
     history_of_cancer: bool | None = None
     significant_trauma: bool | None = None
     progressive_neurological_deficit: bool | None = None
+    suspected_malignancy: bool | None = None  # issue 16: with cauda equina and progressive deficit, blocks signing
     notes: Note | None = None
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.assessments.exam_summary import NeuropathicResult, SpondylosisLink, annotate
 from app.assessments.schemas import AssessmentContent
-from app.reference.catalog import Catalog
+from app.reference.catalog import Catalog, over_pleura
 
 SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
@@ -52,6 +52,7 @@ class NeedlingTarget(BaseModel):
     level: str
     side: Literal["left", "right"]
     reason: Literal["shortened", "paraspinal_segment"]
+    thoracic: bool = Field(False, description="Overlies the pleura: pneumothorax safeguards apply if needled")
 
 
 class SegmentalSummary(BaseModel):
@@ -115,7 +116,8 @@ def _targets(cat: Catalog, content: AssessmentContent, involved: set[tuple[str, 
         muscle = cat.muscle(code)
         if muscle is not None and (code, side) not in out:
             out[(code, side)] = NeedlingTarget(muscle=code, name=muscle.name, kind=muscle.kind,  # type: ignore[arg-type]
-                                               level=level, side=side, reason=reason)
+                                               level=level, side=side, reason=reason,
+                                               thoracic=over_pleura(muscle, level))
 
     for level, side in sorted(involved, key=lambda k: (cat.ordinal(k[0]), k[1])):
         for finding in content.findings:

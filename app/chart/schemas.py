@@ -10,6 +10,7 @@ from app.consents.schemas import ConsentOut
 from app.episodes.schemas import EpisodeOut
 from app.outcomes.schemas import Progress
 from app.patients.schemas import PatientOut
+from app.screenings.red_flags import RedFlagsOut
 from app.screenings.schemas import ScreeningOut
 from app.treatments.schemas import TreatmentOut
 
@@ -29,6 +30,7 @@ class Chart(BaseModel):
     active_consents: list[ConsentOut]
     current_screening: ScreeningOut | None
     precautions: list[str]
+    red_flags: list[RedFlagsOut] = []  # issue 16: from the assessments' history; outstanding ones block signing
     latest_assessment: LatestAssessment | None
     recent_treatments: list[TreatmentOut]
     progress: list[Progress]

@@ -18,6 +18,7 @@ from app.models.treatment import Treatment
 from app.outcomes import service as outcomes
 from app.patients.schemas import PatientOut
 from app.reference.service import catalog
+from app.screenings import red_flags
 from app.screenings import service as screenings
 from app.treatments import service as treatments
 from app.treatments.safety import SafetyContext
@@ -48,6 +49,7 @@ def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
         active_consents=[consents.to_out(c) for c in ctx.consents if consents.is_active(c)],
         current_screening=screenings.to_out(current) if current else None,
         precautions=screenings.present(current) if current else [],
+        red_flags=red_flags.for_patient(session, patient.id),
         latest_assessment=LatestAssessment(
             id=latest.id, episode_id=latest.episode_id, assessed_at=latest.assessed_at, status=latest.status,
             author_id=latest.author_id,

@@ -28,6 +28,8 @@ class ClinicUpdate(BaseModel):
     time_zone: TimeZone | None = None
     screening_recheck_days: int | None = Field(
         None, ge=0, le=365, description="Precaution screens older than this many days warn (0 = same day)")
+    screening_valid_days: int | None = Field(
+        None, ge=0, le=365, description="A screen older than this many days is not current: no needling (default 30)")
 
 
 class ClinicOut(BaseModel):
@@ -39,5 +41,6 @@ class ClinicOut(BaseModel):
     email: str | None
     time_zone: str
     screening_recheck_days: int
+    screening_valid_days: int
     version: int
     updated_at: datetime

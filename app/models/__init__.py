@@ -16,7 +16,7 @@ from app.models.integration import (
 )
 from app.models.patient import Counter, Patient
 from app.models.reference import ReferenceCondition, ReferenceLevel, ReferenceMuscle
-from app.models.treatment import Consent, OutcomeAdministration, Screening, Treatment
+from app.models.treatment import Consent, OutcomeAdministration, RedFlagAcknowledgement, Screening, Treatment
 from app.models.user import AuthToken, LoginAttempt, User
 from app.models.worker import WorkerHeartbeat
 
@@ -40,6 +40,7 @@ __all__ = [
                                     "OutcomeAdministration",
                                     "Patient",
                                     "RateWindow",
+                                    "RedFlagAcknowledgement",
                                     "ReferenceCondition",
                                     "ReferenceLevel",
                                     "ReferenceMuscle",

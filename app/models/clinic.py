@@ -24,3 +24,5 @@ class Clinic(TimestampMixin, VersionedMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     # Precaution screens older than this many clinic days warn on a treatment (0 = screen the same day).
     screening_recheck_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A screen older than this many clinic days is not current: no needling until a new screen (issue 16).
+    screening_valid_days: Mapped[int] = mapped_column(default=30, server_default="30")

@@ -29,6 +29,10 @@ class ReferenceMuscle(Base):
     cranial_nerve: Mapped[str | None] = mapped_column(String(5))
     segment: Mapped[str | None] = mapped_column(String(3))  # paraspinals: the level they sit at
     related_levels: Mapped[list[str]] = mapped_column(JSON)  # cranial muscles: levels examined with them
+    # Where the needle goes (app/reference/ANATOMY.md): decides the pneumothorax rules, not the root level.
+    site: Mapped[str] = mapped_column(String(24), default="other", server_default="other")
+    # The billing unit for the distinct-muscle count (CPT 20560/20561): parts of one muscle count once.
+    counts_as: Mapped[str | None] = mapped_column(String(60))
 
 
 class ReferenceCondition(Base):

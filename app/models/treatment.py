@@ -52,8 +52,26 @@ class Screening(IdMixin, Base):
     screened_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     checklist: Mapped[dict[str, bool]] = mapped_column(JSON)  # every name in PRECAUTIONS
     lymphedema_limb: Mapped[str | None] = mapped_column(String(20))
+    # Issue 16: where a local infection or skin lesion is ([{region, side, description}]) and which lymph
+    # node basins were dissected (["left_axilla", ...]); None on screens recorded before they were asked.
+    lesion_sites: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    node_dissections: Mapped[list[str] | None] = mapped_column(JSON)
     notes: Mapped[str | None] = mapped_column(String(4000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RedFlagAcknowledgement(IdMixin, Base):
+    """A clinician has seen an assessment's red flags and says what was done; append-only, audited."""
+
+    __tablename__ = "red_flag_acknowledgements"
+    __table_args__ = (Index(None, "patient_id", "assessment_id"),)
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessments.id"))
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    action: Mapped[str] = mapped_column(String(2000))
+    acknowledged_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Treatment(IdMixin, TimestampMixin, ClinicalRecordMixin, Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +23,7 @@ class User(IdMixin, TimestampMixin, VersionedMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     registration_number: Mapped[str | None] = mapped_column(String(40))
     authorized_to_needle: Mapped[bool] = mapped_column(default=False)
+    roster_expires_on: Mapped[date | None] = mapped_column()  # the College dry-needling roster's expiry
     active: Mapped[bool] = mapped_column(default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column()
 

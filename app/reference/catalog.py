@@ -17,8 +17,8 @@ UNKNOWN_ORDINAL = 99  # unknown level codes sort after S5
 @dataclass(frozen=True)
 class Level:
     code: str  # C1 ... S5
-    ordinal: int  # anatomical order, C1 = 1 ... S5 = 30
-    region: str  # cervical | thoracic | lumbar | sacral
+    ordinal: int  # anatomical order, CN5 (trigeminal region) = 0, C1 = 1 ... S5 = 30
+    region: str  # cranial | cervical | thoracic | lumbar | sacral
     dermatome: str | None  # ISNCSCI key sensory point; None for C1
     paraspinal_levels: tuple[str, ...]  # paraspinal segments needled with this root
 
@@ -33,6 +33,29 @@ class Muscle:
     cranial_nerve: str | None  # "V" (jaw), "XI" (trapezius, sternocleidomastoid)
     segment: str | None  # paraspinals: the level they sit at
     related_levels: tuple[str, ...]  # cranial-nerve-only muscles: the levels examined and treated with them
+    site: str = "other"  # where the needle goes: see THORACIC_SITES and app/reference/ANATOMY.md
+    counts_as: str | None = None  # billing unit when parts of one muscle have their own codes
+
+    @property
+    def billing_unit(self) -> str:
+        return self.counts_as or self.code
+
+    @property
+    def over_pleura(self) -> bool:
+        return self.site in THORACIC_SITES
+
+
+# Sites that overlie the pleura wherever the needle goes, and the long back muscles' sites that do only when
+# needled at C7-L1.
+THORACIC_SITES = frozenset({"chest_wall", "posterior_chest_wall", "lung_apex", "thoracic_paraspinal"})
+LEVEL_DEPENDENT_SITES = frozenset({"thoracolumbar", "cervicothoracic"})
+PLEURA_LEVELS = frozenset({"C7", *(f"T{i}" for i in range(1, 13)), "L1"})  # the pleura runs C7 to T12, sometimes L1
+
+
+def over_pleura(muscle: Muscle, level: str) -> bool:
+    """Does a needle in this muscle, recorded at this level, go over the lung? Decided by the muscle's site;
+    the level matters only for the long back muscles that span the thoracolumbar junction."""
+    return muscle.site in THORACIC_SITES or (muscle.site in LEVEL_DEPENDENT_SITES and level in PLEURA_LEVELS)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ _OUT = ConfigDict(from_attributes=True)
 
 class LevelOut(BaseModel):
     model_config = _OUT
-    code: str = Field(description="Nerve-root level, C1-S5", examples=["L5"])
-    region: Literal["cervical", "thoracic", "lumbar", "sacral"]
+    code: str = Field(description="Nerve-root level, C1-S5, or CN5 (the trigeminal region)", examples=["L5"])
+    region: Literal["cranial", "cervical", "thoracic", "lumbar", "sacral"]
     dermatome: str | None = Field(description="ISNCSCI key sensory point (none for C1)")
     paraspinal_levels: list[str] = Field(description="Paraspinal segments needled with this root")
 
@@ -26,6 +26,12 @@ class MuscleOut(BaseModel):
     cranial_nerve: str | None = Field(description="Cranial nerve supply, e.g. V (jaw), XI (trapezius)")
     related_levels: list[str] = Field(
         description="Cranial-nerve muscles: the spinal levels they are examined and treated with")
+    site: str = Field(description="Where the needle goes; chest_wall, posterior_chest_wall, lung_apex and "
+                                  "thoracic_paraspinal overlie the pleura, thoracolumbar and cervicothoracic do "
+                                  "when needled at C7-L1")
+    over_pleura: bool = Field(description="Overlies the pleura wherever needled (level-dependent sites: see site)")
+    billing_unit: str = Field(description="Counted once per session for CPT 20560/20561 with the other parts "
+                                          "of the same muscle")
 
 
 class ConditionOut(BaseModel):

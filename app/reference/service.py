@@ -37,7 +37,7 @@ def _load(session: Session) -> Catalog:
     levels = [Level(r.code, r.ordinal, r.region, r.dermatome, tuple(r.paraspinal_levels))
               for r in session.scalars(select(ReferenceLevel).order_by(ReferenceLevel.ordinal))]
     muscles = {r.code: Muscle(r.code, r.name, r.kind, r.body_region, tuple(r.levels), r.cranial_nerve, r.segment,
-                              tuple(r.related_levels))
+                              tuple(r.related_levels), r.site, r.counts_as)
                for r in session.scalars(select(ReferenceMuscle).order_by(ReferenceMuscle.code))}
     conditions = {r.code: Condition(r.code, r.name, tuple(r.icd10ca), tuple(r.levels_examined_first),
                                     r.includes_cranial_nerve_v, tuple(r.suggested_outcome_measures))

@@ -9,6 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from app.kit.dates import UtcInstant
 
 Limb = Literal["left_arm", "right_arm", "left_leg", "right_leg"]
+NodeBasin = Literal["left_axilla", "right_axilla", "left_groin", "right_groin"]
+BodyRegion = Literal["head", "neck", "jaw", "shoulder", "arm", "forearm", "hand", "trunk", "spine", "hip", "thigh",
+                     "leg", "foot"]
+
+
+class LesionSite(BaseModel):
+    """Where a local infection or skin lesion is: a muscle body region (as in /reference/muscles) and side."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    region: BodyRegion
+    side: Literal["left", "right", "midline", "bilateral"]
+    description: Annotated[str, StringConstraints(max_length=200)] | None = Field(None, examples=["cellulitis"])
 
 
 class Checklist(BaseModel):
@@ -34,6 +46,12 @@ class ScreeningCreate(Checklist):
     screened_at: UtcInstant | None = Field(None, description="Defaults to now")
     lymphedema_limb: Limb | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    # --- issue 16 ---
+    lesion_sites: list[LesionSite] = Field(default_factory=list, max_length=20, description=(
+        "Where the local infection or skin lesion is; required when local_infection_or_lesion is true"))
+    node_dissections: list[NodeBasin] = Field(default_factory=list, max_length=4, description=(
+        "Lymph-node basins dissected: that limb (and for an axilla the chest wall on that side) is not needled "
+        "without an override"))
 
     @model_validator(mode="after")
     def _limb_needs_lymphedema(self) -> ScreeningCreate:
@@ -51,4 +69,6 @@ class ScreeningOut(Checklist):
     screened_by: uuid.UUID
     lymphedema_limb: Limb | None
     notes: str | None
+    lesion_sites: list[LesionSite] = Field(default_factory=list)
+    node_dissections: list[NodeBasin] = Field(default_factory=list)
     precautions: list[str] = Field(description="The checklist items that are present")

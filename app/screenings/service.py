@@ -27,7 +27,10 @@ def present(screening: Screening) -> list[str]:
 def to_out(screening: Screening) -> ScreeningOut:
     return ScreeningOut(id=screening.id, patient_id=screening.patient_id, screened_at=screening.screened_at,
                         screened_by=screening.screened_by, lymphedema_limb=screening.lymphedema_limb,  # type: ignore[arg-type]
-                        notes=screening.notes, precautions=present(screening), **screening.checklist)
+                        notes=screening.notes, precautions=present(screening),
+                        lesion_sites=screening.lesion_sites or [],  # type: ignore[arg-type]
+                        node_dissections=screening.node_dissections or [],  # type: ignore[arg-type]
+                        **screening.checklist)
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCreate) -> Screening:
@@ -35,9 +38,15 @@ def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCrea
     screened_at = data.screened_at or utcnow()
     if screened_at > utcnow() + _SKEW:
         raise field_error("screened_at", "cannot be in the future")
+    if data.lesion_sites and not data.local_infection_or_lesion:
+        raise field_error("lesion_sites", "is given but local_infection_or_lesion is false")
+    if data.local_infection_or_lesion and not data.lesion_sites:
+        raise field_error("lesion_sites", "required when local_infection_or_lesion is true: where is it?")
     checklist = data.model_dump(include=set(Checklist.model_fields))
     screening = Screening(patient_id=patient.id, screened_at=screened_at, screened_by=screened_by, checklist=checklist,
-                          lymphedema_limb=data.lymphedema_limb, notes=data.notes)
+                          lymphedema_limb=data.lymphedema_limb, notes=data.notes,
+                          lesion_sites=[site.model_dump() for site in data.lesion_sites],
+                          node_dissections=sorted(set(data.node_dissections)))
     session.add(screening)
     session.flush()
     audit.record(session, actor, "create", resource_type="Screening", resource_id=screening.id,

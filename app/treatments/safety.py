@@ -1,8 +1,10 @@
-"""The rules that keep a needling patient safe: consent, contraindications, precautions, needle count.
+"""The rules that keep a needling patient safe: consent, a current screen, contraindications, precautions,
+needle count and the signing checkpoint.
 
 Hard rules raise (409 with the exact missing item); precautions come back as warnings in front of the
-therapist. Everything a session is judged against is loaded once per patient (`SafetyContext.load`),
-so a list of sessions costs no extra queries.
+therapist. The topic rules live beside this module: `thorax` (pneumothorax), `screen_rules` (what each
+screen item does) and `estim` (electrical stimulation). Everything a session is judged against is loaded
+once per patient (`SafetyContext.load`), so a list of sessions costs no extra queries.
 """
 
 from __future__ import annotations
@@ -21,21 +23,11 @@ from app.clinic import service as clinic
 from app.consents.service import active_kinds
 from app.kit.errors import Conflict, FieldError, Unprocessable
 from app.models.treatment import Consent, Screening
-from app.reference.catalog import Catalog, Muscle
+from app.reference.catalog import Catalog
 from app.screenings.service import present
+from app.treatments import estim, screen_rules, thorax
 from app.treatments.schemas import TreatmentContent
 
-ARM_REGIONS = {"shoulder", "arm", "forearm", "hand"}
-LEG_REGIONS = {"hip", "thigh", "leg", "foot"}
-# Sites over the pleura wherever the needle goes: the shoulder-girdle and chest-wall muscles that lie on the
-# ribs, and the scalenes over the lung apex.
-LUNG_FIELD_MUSCLES = {"upper_trapezius", "middle_trapezius", "lower_trapezius", "rhomboid_major", "rhomboid_minor",
-                      "intercostals", "serratus_anterior", "pectoralis_major", "pectoralis_minor",
-                      "iliocostalis_thoracis", "longissimus_thoracis", "serratus_posterior_superior",
-                      "serratus_posterior_inferior", "scalenus_anterior", "scalenus_medius", "scalenus_posterior"}
-# Back and trunk muscles (erector spinae, latissimus dorsi, quadratus lumborum, multifidus, ...) overlie the
-# lung wherever they are needled at a thoracic level.
-LUNG_FIELD_REGIONS = {"spine", "trunk"}
 _SKEW_SECONDS = 300
 
 
@@ -45,6 +37,7 @@ class SafetyContext:
     screenings: Sequence[Screening]  # newest first
     recheck_days: int
     zone: ZoneInfo
+    valid_days: int = 30  # a screen older than this (clinic days) is not current: no needling
 
     @classmethod
     def load(cls, session: Session, patient_id: uuid.UUID) -> SafetyContext:
@@ -53,13 +46,18 @@ class SafetyContext:
                                    .order_by(Consent.obtained_at.desc(), Consent.id)).all()
         screenings = session.scalars(select(Screening).where(Screening.patient_id == patient_id)
                                      .order_by(Screening.screened_at.desc(), Screening.id.desc())).all()
-        return cls(consents, screenings, profile.screening_recheck_days, ZoneInfo(profile.time_zone))
+        return cls(consents, screenings, profile.screening_recheck_days, ZoneInfo(profile.time_zone),
+                   profile.screening_valid_days)
 
     def screen_at(self, at: datetime) -> Screening | None:
         for screening in self.screenings:
             if (screening.screened_at - at).total_seconds() <= _SKEW_SECONDS:
                 return screening
         return None
+
+    def screen_age(self, screen: Screening, at: datetime) -> int:
+        """Clinic days between the screen and the session."""
+        return (at.astimezone(self.zone).date() - screen.screened_at.astimezone(self.zone).date()).days
 
 
 def check_needles(cat: Catalog, content: TreatmentContent, prefix: str = "") -> list[ContentWarning]:
@@ -75,7 +73,8 @@ def check_needles(cat: Catalog, content: TreatmentContent, prefix: str = "") -> 
             errors.append(FieldError(field=f"{path}.muscle",
                                      message=f"unknown muscle code {needle.muscle!r}; see /api/v1/reference/muscles"))
             continue
-        if needle.kind is not None and needle.kind != muscle.kind:
+        # Records before migration 0011 hold the suboccipitals (segment C1) as peripheral: still valid.
+        if needle.kind is not None and needle.kind != muscle.kind and muscle.segment != "C1":
             errors.append(FieldError(field=f"{path}.kind", message=f"{muscle.name} is a {muscle.kind} muscle"))
         if cat.level(needle.level) is not None and not cat.supplies(muscle.code, needle.level):
             warnings.append(ContentWarning(field=f"{path}.level",
@@ -86,6 +85,7 @@ def check_needles(cat: Catalog, content: TreatmentContent, prefix: str = "") -> 
     if inserted < len(content.needles):
         errors.append(FieldError(field=f"{prefix}needles_inserted",
                                  message=f"is {inserted} but {len(content.needles)} needle sites are logged"))
+    errors += estim.lead_problems(content, prefix)
     if errors:
         raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
     return warnings
@@ -107,10 +107,21 @@ def gate(ctx: SafetyContext, cat: Catalog, content: TreatmentContent, *, need_im
         problems += [FieldError(field=f"needles[{i}].e_stim", message=(
             "electrical stimulation needs an active electrical_stimulation consent, and none is on file"))
             for i in e_stim]
-    if e_stim and screen is not None and screen.checklist.get("pacemaker_or_implanted_device"):
-        problems += [FieldError(field=f"needles[{i}].e_stim", message=(
-            "refused: the current precaution screen records a pacemaker or implanted electrical device"))
-            for i in e_stim]
+    current = screen is not None and ctx.screen_age(screen, at) <= ctx.valid_days
+    if content.needles and not current:
+        problems.append(FieldError(field="screening", message=(
+            "no current precaution screen: needling (and e-stim) needs a screen recorded within "
+            f"{ctx.valid_days} day(s) before the session (the clinic's screening_valid_days); "
+            + ("the latest is " + f"{ctx.screen_age(screen, at)} day(s) old" if screen is not None
+               else "none is on file") + " - record one with POST /api/v1/patients/{id}/screenings")))
+    if screen is not None and current:
+        flags = set(present(screen))
+        if e_stim and "pacemaker_or_implanted_device" in flags:
+            problems += [FieldError(field=f"needles[{i}].e_stim", message=(
+                "refused: the current precaution screen records a pacemaker or implanted electrical device"))
+                for i in e_stim]
+        problems += screen_rules.refusals(cat, content, screen)
+        problems += estim.refusals(cat, content, flags)
     if problems:
         raise Conflict("; ".join(p.message for p in problems[:3]), errors=problems)
     return _precautions(ctx, cat, content, screen)
@@ -118,47 +129,34 @@ def gate(ctx: SafetyContext, cat: Catalog, content: TreatmentContent, *, need_im
 
 def _precautions(ctx: SafetyContext, cat: Catalog, content: TreatmentContent, screen: Screening | None
                  ) -> list[ContentWarning]:
+    flags = set(present(screen)) if screen is not None else set()
+    out = thorax.warnings(cat, content, lung_field_caution="lung_field_caution" in flags)
     if screen is None:
-        return [ContentWarning(field="screening", message="no precaution screen on file before this session")]
-    out: list[ContentWarning] = []
-    age = (content.started_at.astimezone(ctx.zone).date() - screen.screened_at.astimezone(ctx.zone).date()).days
+        return out
+    age = ctx.screen_age(screen, content.started_at)
     if age > ctx.recheck_days:
         out.append(ContentWarning(field="screening", message=(
             f"the precaution screen is {age} day(s) old; the clinic re-checks every "
             f"{'visit (same day)' if ctx.recheck_days == 0 else f'{ctx.recheck_days} day(s)'}")))
-    flags = set(present(screen))
-    if content.needles and flags & {"anticoagulants", "bleeding_disorder"}:
-        out.append(ContentWarning(field="screening", message=(
-            "bleeding risk (" + ", ".join(sorted(flags & {"anticoagulants", "bleeding_disorder"})) +
-            "): apply haemostasis and document it")))
-    if content.needles and "pregnancy" in flags:
-        out.append(ContentWarning(field="screening", message="patient is pregnant: needling is a precaution"))
-    for i, needle in enumerate(content.needles):
-        muscle = cat.muscle(needle.muscle)
-        if muscle is None:
-            continue
-        if "lymphedema" in flags and screen.lymphedema_limb:
-            limb_side, limb = screen.lymphedema_limb.split("_")
-            regions = ARM_REGIONS if limb == "arm" else LEG_REGIONS
-            if needle.side == limb_side and muscle.body_region in regions:
-                out.append(ContentWarning(field=f"needles[{i}]", message=(
-                    f"needling {muscle.name} in the lymphedema limb ({screen.lymphedema_limb})")))
-        if "lung_field_caution" in flags and over_lung_field(cat, muscle, needle.level):
-            out.append(ContentWarning(field=f"needles[{i}]", message=(
-                f"{muscle.name} at {needle.level} overlies the lung field and the screen records a "
-                "lung-field caution")))
-    return out
+    return out + screen_rules.warnings(cat, content, screen) + estim.warnings(content, flags)
 
 
-def over_lung_field(cat: Catalog, muscle: Muscle, level: str) -> bool:
-    """A chest-wall or shoulder-girdle site, or a back/trunk muscle (paraspinal or not) at a thoracic level."""
-    if muscle.code in LUNG_FIELD_MUSCLES:
-        return True
-    found = cat.level(level)
-    at_thoracic = found is not None and found.region == "thoracic"
-    paraspinal_thoracic = muscle.kind == "paraspinal" and (muscle.segment or "").startswith("T")
-    return paraspinal_thoracic or (at_thoracic and (muscle.kind == "paraspinal"
-                                                    or muscle.body_region in LUNG_FIELD_REGIONS))
+def check_sign(ctx: SafetyContext, cat: Catalog, content: TreatmentContent) -> list[FieldError]:
+    """The signing checkpoint beyond the needle count: sharps, haemostasis, the day's verbal consent, and the
+    pneumothorax risk discussed when any needle went over the thorax."""
+    problems: list[FieldError] = []
+    if content.sharps_disposed is not True:
+        problems.append(FieldError(field="sharps_disposed", message="record that the sharps were disposed of"))
+    if content.verbal_consent_today is not True:
+        problems.append(FieldError(field="verbal_consent_today", message=(
+            "record the day's verbal consent (verbal_consent_today: true) before signing")))
+    for i, event in enumerate(content.adverse_events):
+        if event.kind == "bleeding" and not event.haemostasis:
+            problems.append(FieldError(field=f"adverse_events[{i}].haemostasis", message=(
+                "a bleeding event needs the haemostasis recorded before signing")))
+    if (problem := thorax.consent_problem(cat, content, ctx.consents, content.started_at)) is not None:
+        problems.append(problem)
+    return problems
 
 
 def check_needle_count(content: TreatmentContent) -> None:

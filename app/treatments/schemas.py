@@ -18,6 +18,26 @@ Response = Literal["local_twitch", "grasp", "cramping", "referred_sensation", "n
 AdverseKind = Literal["bleeding", "bruising", "vasovagal", "suspected_pneumothorax", "excessive_soreness",
                       "needle_breakage", "retained_needle", "other"]
 Nprs = Annotated[int, Field(ge=0, le=10)]
+NeedleIndex = Annotated[int, Field(ge=0, le=199)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+
+
+# --- issue 16 (clinical safety): overrides, e-stim leads -------------------------------------------------
+class SafetyOverride(BaseModel):
+    """A recorded decision to needle despite a refusing screen item; audited with the session."""
+
+    model_config = _STRICT
+    item: Literal["needle_phobia", "lymphedema"] = Field(
+        description="needle_phobia; lymphedema also covers a limb or chest-wall quadrant after node dissection")
+    reason: Reason = Field(description="Why needling is still appropriate (at least 10 characters)")
+
+
+class EStimLead(BaseModel):
+    """One lead pair: current flows between these two needles (indexes into `needles`)."""
+
+    model_config = _STRICT
+    needles: tuple[NeedleIndex, NeedleIndex]
+    channel: int | None = Field(None, ge=1, le=16)
 
 
 class EStim(BaseModel):
@@ -55,6 +75,7 @@ class AdverseEvent(BaseModel):
     action_taken: Note | None = None
     follow_up: Note | None = None
     notes: Note | None = None
+    haemostasis: Note | None = Field(None, description="Bleeding: how haemostasis was achieved; required to sign")
 
 
 class _ContentFields(ResponseFields):  # ResponseFields: per-muscle retests, soreness since the last visit
@@ -74,6 +95,11 @@ class _ContentFields(ResponseFields):  # ResponseFields: per-muscle retests, sor
     after_care: LongNote | None = None
     plan: LongNote | None = None
     next_visit: date | None = None
+    # --- issue 16 (clinical safety) ---
+    verbal_consent_today: bool | None = Field(None, description="The day's verbal consent; required to sign")
+    safety_overrides: list[SafetyOverride] = Field(default_factory=list, max_length=5)
+    e_stim_leads: list[EStimLead] = Field(default_factory=list, max_length=50,
+                                          description="Which needles each e-stim lead pairs")
 
 
 class TreatmentContent(_ContentFields):
@@ -106,6 +132,10 @@ class TreatmentUpdate(ResponseUpdate):
     after_care: LongNote | None = None
     plan: LongNote | None = None
     next_visit: date | None = None
+    # --- issue 16 (clinical safety) ---
+    verbal_consent_today: bool | None = None
+    safety_overrides: list[SafetyOverride] | None = Field(None, max_length=5)
+    e_stim_leads: list[EStimLead] | None = Field(None, max_length=50)
 
 
 class TreatmentAmendment(BaseModel):
@@ -132,10 +162,13 @@ class TreatmentOut(_ContentFields):
     created_at: datetime
     updated_at: datetime
     discarded_at: datetime | None
-    muscles_needled: list[str] = Field(description="Distinct muscles needled: the billing basis")
+    muscles_needled: list[str] = Field(description="Distinct muscle codes needled")
+    billed_muscles: list[str] = Field(default_factory=list, description=(
+        "Distinct muscles for billing: parts of one muscle (trapezius fibres, iliopsoas, multifidus levels) "
+        "count once, see each muscle's billing_unit"))
     total_insertions: int
     billing_cpt: Literal["20560", "20561"] | None = Field(
-        None, description="US dry-needling code from the muscle count: 20560 (1-2 muscles), 20561 (3+)")
+        None, description="US dry-needling code from the billed muscle count: 20560 (1-2 muscles), 20561 (3+)")
     warnings: list[ContentWarning] = Field(default_factory=list)
 
 

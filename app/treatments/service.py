@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.assessments.schemas import ContentWarning
+from app.clinic import service as clinic
 from app.episodes import service as episodes
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor, clinician_id
@@ -22,7 +23,9 @@ from app.models.clinical import Assessment
 from app.models.patient import Patient
 from app.models.treatment import Treatment
 from app.models.user import User
+from app.reference.catalog import Catalog
 from app.reference.service import catalog
+from app.screenings import red_flags
 from app.treatments import responses, safety
 from app.treatments.safety import SafetyContext
 from app.treatments.schemas import TreatmentAmendment, TreatmentContent, TreatmentCreate, TreatmentOut, TreatmentUpdate
@@ -54,20 +57,32 @@ def to_out(session: Session, treatment: Treatment, ctx: SafetyContext | None = N
     content = content_of(treatment)
     cat = catalog(session)
     ctx = ctx or SafetyContext.load(session, treatment.patient_id)
-    warnings = safety.check_needles(cat, content)
-    warnings += [ContentWarning(field=f, message=m) for f, m in responses.retest_warnings(content)]
+    warnings = [ContentWarning(field=f, message=m) for f, m in responses.retest_warnings(content)]
     try:
+        warnings += safety.check_needles(cat, content)
         warnings += safety.gate(ctx, cat, content, need_ims_consent=False)
-    except Conflict as exc:  # e.g. consent withdrawn since: show it, the record itself stands
+    except (Conflict, Unprocessable) as exc:  # e.g. consent withdrawn or a rule added since: the record stands
         warnings += [ContentWarning(field=e.field, message=e.message) for e in exc.errors or []]
     muscles = sorted({n.muscle for n in content.needles})
-    cpt = None if not muscles else ("20560" if len(muscles) <= 2 else "20561")
+    billed = billing_units(cat, muscles)
+    cpt = None if not billed else ("20560" if len(billed) <= 2 else "20561")
     data = content.model_dump()
     if data["needles_inserted"] is None:
         data["needles_inserted"] = len(content.needles)
     return TreatmentOut(**data, **{f: getattr(treatment, f) for f in _RECORD_FIELDS}, muscles_needled=muscles,
-                        total_insertions=sum(n.insertions for n in content.needles), billing_cpt=cpt,
-                        warnings=warnings)
+                        billed_muscles=billed, total_insertions=sum(n.insertions for n in content.needles),
+                        billing_cpt=cpt, warnings=warnings)
+
+
+# A generic group code counts only when none of its named parts was needled in the same session.
+_GROUP_CODES = {"erector_spinae": frozenset({"longissimus", "iliocostalis", "spinalis"})}
+
+
+def billing_units(cat: Catalog, codes: Sequence[str]) -> list[str]:
+    """The distinct muscles for CPT 20560/20561: parts of one muscle (trapezius fibres, iliopsoas and its heads,
+    multifidus at several levels, longissimus capitis/cervicis/thoracis) count once; see app/reference/ANATOMY.md."""
+    units = {(m.billing_unit if (m := cat.muscle(code)) else code) for code in codes}
+    return sorted(u for u in units if not (_GROUP_CODES.get(u, frozenset()) & units))
 
 
 def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCreate) -> Treatment:
@@ -91,7 +106,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
                           content=content.model_dump(mode="json"), revision=0)
     session.add(treatment)
     session.flush()
-    _audit(session, actor, "create", treatment)
+    _audit(session, actor, "create", treatment, **_overrides_detail(content))
     return treatment
 
 
@@ -104,18 +119,26 @@ def update_draft(session: Session, actor: Actor, treatment: Treatment, data: Tre
     treatment.content = content.model_dump(mode="json")
     treatment.started_at = content.started_at
     session.flush()
-    _audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set)})
+    _audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set),
+                                                        **_overrides_detail(content).get("detail", {})})
     return treatment
 
 
 def sign(session: Session, actor: Actor, treatment: Treatment, expected_version: int | None) -> Treatment:
+    """Signing is a documentation checkpoint: every gate, the count, sharps, haemostasis, the day's consent,
+    pneumothorax discussed for thoracic needles, red flags acknowledged, and a current roster."""
     clinical_record.lock(treatment)  # a racing signature is seen before the gates run on stale content
-    _require_needler(session, actor)
+    _require_needler(session, actor, signing=True)
     if treatment.status == "draft":
         content = content_of(treatment)
-        safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content,
-                    need_ims_consent=True)
+        ctx = SafetyContext.load(session, treatment.patient_id)
+        safety.gate(ctx, catalog(session), content, need_ims_consent=True)
         safety.check_needle_count(content)
+        problems = safety.check_sign(ctx, catalog(session), content)
+        problems += red_flags.outstanding_problems(session, treatment.patient_id)
+        if problems:
+            raise Conflict("cannot sign: " + "; ".join(f"{p.field}: {p.message}" for p in problems[:3]),
+                           errors=problems)
     clinical_record.sign(session, treatment, actor, RECORD_TYPE, LABEL, expected_version)
     return treatment
 
@@ -124,12 +147,15 @@ def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentA
           expected_version: int | None) -> Treatment:
     """The same gates as create and sign: a rostered clinician, consent at the session's time, the count."""
     clinical_record.lock(treatment)  # merge the changes into the current content, not a racing writer's past
-    _require_needler(session, actor)
+    _require_needler(session, actor, signing=True)
     if treatment.status == "signed":
         content = _merged(session, treatment, data.changes, prefix="changes.")
-        safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content,
-                    need_ims_consent=True)
+        ctx = SafetyContext.load(session, treatment.patient_id)
+        safety.gate(ctx, catalog(session), content, need_ims_consent=True)
         safety.check_needle_count(content)
+        if problems := safety.check_sign(ctx, catalog(session), content):
+            raise Conflict("cannot amend: " + "; ".join(f"{p.field}: {p.message}" for p in problems[:3]),
+                           errors=[FieldError(field="changes." + p.field, message=p.message) for p in problems])
     else:
         content = content_of(treatment)
     clinical_record.amend(session, treatment, actor, RECORD_TYPE, LABEL, data.reason,
@@ -165,13 +191,28 @@ def list_for_patient(session: Session, actor: Actor, patient: Patient, params: P
     return rows, cursor
 
 
-def _require_needler(session: Session, actor: Actor) -> uuid.UUID:
-    """The accountable clinician's id; 403 for an API client or a user not rostered to needle."""
+def _require_needler(session: Session, actor: Actor, *, signing: bool = False) -> uuid.UUID:
+    """The accountable clinician's id; 403 for an API client or a user not rostered to needle. Signing also
+    needs the roster on file: a registration number and an expiry that has not passed (clinic date)."""
     user = session.get(User, clinician_id(actor))
     if user is None or not user.authorized_to_needle:
         raise Forbidden("You are not rostered to perform dry needling (authorized_to_needle is false); "
                         "an admin can update your staff record once the College roster confirms it")
+    if signing:
+        if not user.registration_number or user.roster_expires_on is None:
+            raise Forbidden("Your needling roster is incomplete (registration_number and roster_expires_on are "
+                            "required to sign); an admin can record them from the College roster")
+        if user.roster_expires_on < clinic.today(session):
+            raise Forbidden(f"Your needling roster expired on {user.roster_expires_on.isoformat()} "
+                            "(roster_expires_on): renew it with the College before signing")
     return user.id
+
+
+def _overrides_detail(content: TreatmentContent) -> dict[str, Any]:
+    """Safety overrides go on the audit row as well as in the note: who overrode what, and why."""
+    if not content.safety_overrides:
+        return {}
+    return {"detail": {"safety_overrides": [o.model_dump() for o in content.safety_overrides]}}
 
 
 def _merged(session: Session, treatment: Treatment, changes: TreatmentUpdate, prefix: str) -> TreatmentContent:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
@@ -28,6 +28,7 @@ class UserCreate(BaseModel):
     password: Password = Field(json_schema_extra={"writeOnly": True}, description="At least 12 characters")
     registration_number: str | None = Field(None, max_length=40, description="College registration number")
     authorized_to_needle: bool = Field(False, description="Rostered with the College to perform dry needling")
+    roster_expires_on: date | None = Field(None, description="The needling roster's expiry: signing needs it current")
 
     _pw = field_validator("password")(_check_password)
 
@@ -41,6 +42,7 @@ class UserUpdate(BaseModel):
     password: Password | None = Field(None, json_schema_extra={"writeOnly": True})
     registration_number: str | None = Field(None, max_length=40)
     authorized_to_needle: bool | None = None
+    roster_expires_on: date | None = None
 
     _pw = field_validator("password")(_check_password)
 
@@ -54,6 +56,7 @@ class UserOut(BaseModel):
     role: Role
     registration_number: str | None
     authorized_to_needle: bool
+    roster_expires_on: date | None = None
     active: bool
     version: int
     created_at: datetime

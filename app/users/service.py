@@ -46,7 +46,7 @@ def create(session: Session, actor: Actor | None, data: UserCreate) -> User:
     _ensure_email_free(session, email)
     user = User(email=email, full_name=data.full_name, role=data.role,
                 password_hash=hash_password(data.password), registration_number=data.registration_number,
-                authorized_to_needle=data.authorized_to_needle, active=True)
+                authorized_to_needle=data.authorized_to_needle, roster_expires_on=data.roster_expires_on, active=True)
     session.add(user)
     _flush(session, email)
     audit.record(session, actor, "create", resource_type="User", resource_id=user.id,

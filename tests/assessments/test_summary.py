@@ -173,3 +173,16 @@ def test_pdf_and_svg_maps_are_one_drawing():
     root = ET.fromstring(render(cat, summary, caption))
     assert ["".join(t.itertext()).replace(t.find(f"{SVG}title").text if t.find(f"{SVG}title") is not None else "",
                                           "", 1) for t in root.iter(f"{SVG}text")] == strings
+
+
+def test_suggested_thoracic_targets_are_marked(client, staff):
+    """Issue 16: a target over the pleura carries `thoracic`, decided by the muscle's site."""
+    therapist = staff("therapist")
+    findings = [{"level": "T6", "side": "right", "muscle_shortening": [{"muscle": "latissimus_dorsi"}]},
+                {"level": "L5", "side": "right", "muscle_shortening": [{"muscle": "gluteus_medius"}]}]
+    _, _, a = chart_visit(client, therapist, findings=findings,
+                          impression=[{"level": "T6", "side": "right"}, {"level": "L5", "side": "right"}])
+    summary = client.get(f"/api/v1/assessments/{a['id']}/segmental-summary", headers=therapist.headers).json()
+    thoracic = {t["muscle"]: t["thoracic"] for t in summary["suggested_targets"]}
+    assert thoracic["latissimus_dorsi"] is True and thoracic["multifidus_t6"] is True
+    assert thoracic["gluteus_medius"] is False and thoracic["multifidus_l5"] is False

@@ -80,7 +80,9 @@ SEGMENTAL_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
 PARASPINAL_COLUMN = {
     "C1": ["C1"], "C2": ["C1", "C2"], "C3": ["C2", "C3"], "C4": ["C3", "C4"], "C5": ["C4", "C5"],
     "C6": ["C5", "C6"], "C7": ["C6", "C7"], "C8": ["C7", "T1"], "T1": ["T1", "T2"],
-    **{f"T{i}": [f"T{i}"] for i in range(2, 13)},
+    # migration 0011: thoracic roots exit below their vertebra (like the lumbar ones) and pair with the next
+    **{f"T{i}": [f"T{i}", f"T{i + 1}"] for i in range(2, 12)}, "T12": ["T12", "L1"],
+    "CN5": ["C1", "C2", "C3"],
     "L1": ["L1", "L2"], "L2": ["L2", "L3"], "L3": ["L3", "L4"], "L4": ["L4", "L5"], "L5": ["L5", "S1"],
     "S1": ["L5", "S1"], "S2": ["S2"], "S3": ["S3"], "S4": ["S4"], "S5": ["S5"],
 }
@@ -99,8 +101,8 @@ CONDITIONS = {  # code: (ICD-10-CA, levels examined first, cranial nerve V)
     "tennis_elbow": (("M77.1",), ("C5", "C6", "C7"), False),
     "frozen_shoulder": (("M75.0",), ("C4", "C5", "C6"), False),
     "carpal_tunnel_syndrome": (("G56.0",), ("C6", "C7", "C8", "T1"), False),
-    "headache": (("R51", "G44.2", "G44.8"), ("C1", "C2", "C3"), False),
-    "tmj_disorder": (("K07.6",), ("C2", "C3"), True),
+    "headache": (("R51", "G44.2", "G44.8"), ("CN5", "C1", "C2", "C3"), True),
+    "tmj_disorder": (("K07.6",), ("CN5", "C2", "C3"), True),
     "whiplash": (("S13.4",), ("C1", "C2", "C3", "C4", "C5", "C6", "C7"), False),
     "sciatica": (("M54.3", "M54.4"), ("L4", "L5", "S1"), False),
     "low_back_pain": (("M54.5",), ("L4", "L5", "S1"), False),
@@ -112,11 +114,13 @@ CONDITIONS = {  # code: (ICD-10-CA, levels examined first, cranial nerve V)
 
 def test_levels(db):
     cat = catalog(db)
-    assert [lv.code for lv in cat.levels] == ANATOMICAL and cat.level_codes == frozenset(ANATOMICAL)
-    assert [lv.ordinal for lv in cat.levels] == list(range(1, 31))
+    assert [lv.code for lv in cat.levels] == ["CN5", *ANATOMICAL] and cat.level_codes == {"CN5", *ANATOMICAL}
+    assert [lv.ordinal for lv in cat.levels] == list(range(0, 31))
     assert cat.ordinal("C1") == 1 and cat.ordinal("T1") == 9 and cat.ordinal("S5") == 30 and cat.ordinal("X9") == 99
+    assert cat.ordinal("CN5") == 0 and "Trigeminal" in (cat.level("CN5").dermatome or "")  # type: ignore[union-attr]
     for lv in cat.levels:
-        assert lv.region == {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}[lv.code[0]]
+        assert lv.region == {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}[lv.code[0]] \
+            if lv.code != "CN5" else lv.region == "cranial"
         assert list(lv.paraspinal_levels) == PARASPINAL_COLUMN[lv.code], lv.code
         assert (lv.dermatome is None) == (lv.code == "C1"), lv.code
     for code, words in DERMATOME_WORDS.items():
@@ -138,7 +142,7 @@ def test_every_muscle_of_the_segmental_table_lists_its_root(db):
                 muscle = cat.muscle(code)
                 assert muscle is not None, f"{label} ({root}): {code} missing"
                 assert root in muscle.levels, f"{label}: {code} should list {root}, has {muscle.levels}"
-                assert muscle.kind == "peripheral"
+                assert muscle.kind == "peripheral" or muscle.segment == "C1"  # suboccipitals: C1-C2 paraspinals
 
 
 def test_the_common_ims_targets_are_there(db):
@@ -154,7 +158,9 @@ def test_the_common_ims_targets_are_there(db):
 def test_multifidus_at_every_level_c2_to_s2(db):
     cat = catalog(db)
     paraspinals = {m.code: m for m in cat.muscles.values() if m.kind == "paraspinal"}
-    assert set(paraspinals) == {f"multifidus_{lv.lower()}" for lv in MULTIFIDUS_LEVELS}
+    suboccipitals = {code for code, m in paraspinals.items() if m.segment == "C1"}
+    assert suboccipitals == set(SEGMENTAL_TABLE["C1"]["suboccipitals"])
+    assert set(paraspinals) - suboccipitals == {f"multifidus_{lv.lower()}" for lv in MULTIFIDUS_LEVELS}
     for level in MULTIFIDUS_LEVELS:
         m = paraspinals[f"multifidus_{level.lower()}"]
         assert (m.segment, m.levels, m.related_levels, m.cranial_nerve, m.body_region) == (level, (level,), (), None,
@@ -165,17 +171,18 @@ def test_jaw_and_other_cranial_nerve_muscles(db):
     cat = catalog(db)
     for code in JAW:
         m = cat.muscle(code)
-        assert m is not None and (m.cranial_nerve, m.levels, m.related_levels, m.body_region) == ("V", (), ("C2", "C3"),
-                                                                                                  "jaw")
+        assert m is not None and (m.cranial_nerve, m.levels, m.related_levels, m.body_region) == (
+            "V", (), ("CN5", "C2", "C3"), "jaw")
     for code in ("sternocleidomastoid", "upper_trapezius", "middle_trapezius", "lower_trapezius"):
         m = cat.muscle(code)
         assert m is not None and m.cranial_nerve == "XI" and m.levels and m.related_levels == ()
-    assert {m.cranial_nerve for m in cat.muscles.values()} == {None, "V", "XI"}
+    assert {m.cranial_nerve for m in cat.muscles.values()} == {None, "V", "V/VII", "VII", "XI"}
 
 
 def test_every_muscle_is_well_formed_and_points_at_real_levels(db):
     cat = catalog(db)
-    regions = {"neck", "shoulder", "arm", "forearm", "hand", "trunk", "hip", "thigh", "leg", "foot", "jaw", "spine"}
+    regions = {"neck", "shoulder", "arm", "forearm", "hand", "trunk", "hip", "thigh", "leg", "foot", "jaw", "spine",
+               "head"}
     for code, m in cat.muscles.items():
         assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", code) and m.code == code and m.name
         assert m.kind in {"peripheral", "paraspinal"} and m.body_region in regions, code
@@ -242,8 +249,12 @@ def test_paraspinals_for_level(db):
 
     assert codes("L5") == ["multifidus_l5", "multifidus_s1"] == codes("S1")
     assert codes("C5") == ["multifidus_c4", "multifidus_c5"] and codes("C8") == ["multifidus_c7", "multifidus_t1"]
-    assert codes("T6") == ["multifidus_t6"] and codes("S2") == ["multifidus_s2"]
-    assert codes("C2") == ["multifidus_c2"] and codes("C1") == [] and codes("S4") == []  # none catalogued there
+    assert codes("T6") == ["multifidus_t6", "multifidus_t7"] and codes("S2") == ["multifidus_s2"]
+    assert codes("T12") == ["multifidus_t12", "multifidus_l1"]
+    suboccipitals = ["obliquus_capitis_inferior", "obliquus_capitis_superior", "rectus_capitis_posterior_major",
+                     "rectus_capitis_posterior_minor"]
+    assert codes("C1") == suboccipitals and codes("C2") == [*suboccipitals, "multifidus_c2"]
+    assert codes("S4") == []  # none catalogued there
 
 
 def test_loaded_once_per_engine_whatever_the_session_is_bound_to(db):

@@ -36,7 +36,7 @@ def test_no_token_or_a_bad_token_is_401_problem_json(client):
 
 def test_levels_in_anatomical_order(client, staff):
     levels = client.get(f"{REF}/levels", headers=staff("reception").headers).json()
-    assert [lv["code"] for lv in levels] == ANATOMICAL
+    assert [lv["code"] for lv in levels] == ["CN5", *ANATOMICAL]
     assert all(set(lv) == {"code", "region", "dermatome", "paraspinal_levels"} for lv in levels)
     by_code = {lv["code"]: lv for lv in levels}
     assert [by_code[c]["region"] for c in ("C8", "T1", "T12", "L1", "L5", "S1")] == \
@@ -50,15 +50,16 @@ def test_muscles_peripheral_by_name_then_paraspinals_top_to_bottom(client, staff
     muscles = client.get(f"{REF}/muscles", headers=staff("therapist").headers).json()
     assert len(muscles) >= 100
     assert all(set(m) == {"code", "name", "kind", "body_region", "levels", "segment", "cranial_nerve",
-                          "related_levels"} for m in muscles)
+                          "related_levels", "site", "over_pleura", "billing_unit"} for m in muscles)
     kinds = [m["kind"] for m in muscles]
     split = kinds.index("paraspinal")
     assert set(kinds[:split]) == {"peripheral"} and set(kinds[split:]) == {"paraspinal"}
     names = [m["name"] for m in muscles[:split]]
     assert names == sorted(names)
     segments = [m["segment"] for m in muscles[split:]]
-    assert segments == [lv for lv in ANATOMICAL[ANATOMICAL.index("C2"): ANATOMICAL.index("S2") + 1] if lv != "C8"]
-    assert [m["code"] for m in muscles[split:]][:2] == ["multifidus_c2", "multifidus_c3"]
+    assert segments == ["C1"] * 4 + [lv for lv in ANATOMICAL[ANATOMICAL.index("C2"): ANATOMICAL.index("S2") + 1]
+                                     if lv != "C8"]
+    assert [m["code"] for m in muscles[split:]][4:6] == ["multifidus_c2", "multifidus_c3"]
 
 
 def test_one_muscle(client, staff):
@@ -66,11 +67,32 @@ def test_one_muscle(client, staff):
     body = client.get(f"{REF}/muscles/tibialis_anterior", headers=member.headers).json()
     assert body == {"code": "tibialis_anterior", "name": "Tibialis anterior", "kind": "peripheral",
                     "body_region": "leg", "levels": ["L4", "L5", "S1"], "segment": None, "cranial_nerve": None,
-                    "related_levels": []}
+                    "related_levels": [], "site": "lower_limb", "over_pleura": False,
+                    "billing_unit": "tibialis_anterior"}
     masseter = client.get(f"{REF}/muscles/MASSETER", headers=member.headers).json()  # codes are case-insensitive
-    assert masseter["cranial_nerve"] == "V" and masseter["levels"] == [] and masseter["related_levels"] == ["C2", "C3"]
+    assert masseter["cranial_nerve"] == "V" and masseter["levels"] == []
+    assert masseter["related_levels"] == ["CN5", "C2", "C3"]
     l5 = client.get(f"{REF}/muscles/multifidus_l5", headers=member.headers).json()
     assert (l5["kind"], l5["segment"], l5["levels"], l5["body_region"]) == ("paraspinal", "L5", ["L5"], "spine")
+    assert (l5["site"], l5["billing_unit"]) == ("lumbosacral", "multifidus")
+
+
+@pytest.mark.parametrize(("code", "site", "over_pleura"), [
+    ("latissimus_dorsi", "posterior_chest_wall", True), ("subscapularis", "posterior_chest_wall", True),
+    ("teres_major", "posterior_chest_wall", True), ("serratus_anterior", "chest_wall", True),
+    ("rhomboid_minor", "posterior_chest_wall", True), ("lower_trapezius", "posterior_chest_wall", True),
+    ("intercostals", "chest_wall", True), ("pectoralis_minor", "chest_wall", True),
+    ("multifidus_t8", "thoracic_paraspinal", True), ("multifidus_c7", "lung_apex", True),
+    ("multifidus_l1", "thoracic_paraspinal", True), ("quadratus_lumborum", "thoracolumbar", False),
+    ("erector_spinae", "thoracolumbar", False), ("deltoid", "shoulder", False), ("soleus", "lower_limb", False),
+    ("sternocleidomastoid", "anterior_neck", False), ("masseter", "head", False),
+])
+def test_every_muscle_has_an_anatomical_site(client, staff, code, site, over_pleura):
+    member = staff("therapist")
+    body = client.get(f"{REF}/muscles/{code}", headers=member.headers).json()
+    assert (body["site"], body["over_pleura"]) == (site, over_pleura)
+    every = client.get(f"{REF}/muscles", headers=member.headers).json()
+    assert not [m["code"] for m in every if m["site"] == "other"]  # the migration sets a site for every muscle
 
 
 def test_unknown_muscle_is_404(client, staff):
@@ -106,9 +128,10 @@ def test_level_filter_gives_the_myotome_the_cranial_muscles_and_the_paraspinals(
 def test_kind_and_body_region_filters(client, staff):
     member = staff("auditor")
     paraspinals = client.get(f"{REF}/muscles", params={"kind": "paraspinal"}, headers=member.headers).json()
-    assert len(paraspinals) == 25 and all(m["kind"] == "paraspinal" for m in paraspinals)
+    assert len(paraspinals) == 29 and all(m["kind"] == "paraspinal" for m in paraspinals)  # 25 + 4 suboccipitals
     jaw = client.get(f"{REF}/muscles", params={"body_region": "jaw"}, headers=member.headers).json()
-    assert {m["code"] for m in jaw} == {"masseter", "temporalis", "medial_pterygoid", "lateral_pterygoid"}
+    assert {m["code"] for m in jaw} == {"masseter", "temporalis", "medial_pterygoid", "lateral_pterygoid",
+                                        "digastric", "mylohyoid"}
     hand = client.get(f"{REF}/muscles", params={"body_region": "hand", "kind": "peripheral"},
                       headers=member.headers).json()
     assert hand and all(m["body_region"] == "hand" for m in hand)

@@ -49,12 +49,23 @@ def six_needles(e_stim: bool = True) -> list[dict[str, Any]]:
     ]
 
 
+def leads_for(needles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pair the e-stim needles in order (an odd one out joins the previous pair's second needle)."""
+    wired = [i for i, n in enumerate(needles) if n.get("e_stim")]
+    pairs = [wired[k:k + 2] for k in range(0, len(wired) - 1, 2)]
+    if len(wired) % 2 and len(wired) > 1:
+        pairs.append([wired[-2], wired[-1]])
+    return [{"needles": pair} for pair in pairs]
+
+
 def session_body(episode_id: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"episode_id": episode_id, "position": "prone", "pre_pain_nprs": 7, "post_pain_nprs": 4,
                             "tolerance": "good", "needles": six_needles(), "needles_inserted": 6,
-                            "sharps_disposed": True, "retest": "SLR 60 -> 75 degrees",
+                            "sharps_disposed": True, "verbal_consent_today": True, "retest": "SLR 60 -> 75 degrees",
                             "after_care": "Heat, gentle walking", "plan": "Weekly IMS", "next_visit": "2026-12-01"}
     body.update(overrides)
+    if "e_stim_leads" not in overrides:
+        body["e_stim_leads"] = leads_for(body["needles"])
     return body
 
 

@@ -44,7 +44,7 @@ CASES = [
     Case("list treatments", "GET", "/api/v1/patients/{pid}/treatments", "search", "Treatment"),
     Case("read treatment", "GET", "/api/v1/treatments/{treatment}", "read", "Treatment"),
     Case("update treatment", "PATCH", "/api/v1/treatments/{treatment}", "update", "Treatment",
-         body=lambda s: {"needles_removed": 6}, if_match=True),
+         body=lambda s: {"needles_removed": 6, "sharps_disposed": True, "verbal_consent_today": True}, if_match=True),
     Case("sign treatment", "POST", "/api/v1/treatments/{treatment}/sign", "sign", "Treatment"),
     Case("amend treatment", "POST", "/api/v1/treatments/{treatment}/amendments", "amend", "Treatment",
          body=lambda s: {"reason": "post-treatment pain corrected", "changes": {"post_pain_nprs": 3}}),

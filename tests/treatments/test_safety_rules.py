@@ -13,7 +13,7 @@ from app.models import AuditEvent, User
 from app.models.clinical import ClinicalRevision
 from tests.factories import join_care_team
 from tests.integrations.helpers import api_client, bearer
-from tests.treatments.helpers import needle, ready_patient, record_session, screen, six_needles
+from tests.treatments.helpers import leads_for, needle, ready_patient, record_session, screen, six_needles
 
 RETAINED = {"kind": "retained_needle", "severity": "moderate", "action_taken": "Referred to ED for removal"}
 
@@ -134,12 +134,13 @@ def test_an_amendment_cannot_add_e_stim_without_its_consent_or_over_a_pacemaker(
     draft = record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False),
                            needles_removed=6).json()
     assert _sign(client, therapist, draft["id"]).status_code == 200
-    response = _amend(client, therapist, draft["id"], {"needles": six_needles(e_stim=True)})
+    wired = {"needles": six_needles(e_stim=True), "e_stim_leads": leads_for(six_needles(e_stim=True))}
+    response = _amend(client, therapist, draft["id"], wired)
     assert response.status_code == 409 and "electrical_stimulation consent" in response.json()["detail"]
 
     paced = _signed(client, therapist, needles=six_needles(e_stim=False),
                     patient_flags={"pacemaker_or_implanted_device": True})
-    response = _amend(client, therapist, paced["id"], {"needles": six_needles(e_stim=True)})
+    response = _amend(client, therapist, paced["id"], wired)
     assert response.status_code == 409 and "pacemaker" in response.json()["detail"]
 
 
@@ -175,6 +176,7 @@ def test_a_rostered_colleague_may_amend_and_a_later_withdrawal_does_not_block_it
 def test_signing_checks_the_ims_consent_at_the_session_time(client, staff):
     therapist = staff("therapist")
     draft = _draft(client, therapist, needles=six_needles(e_stim=False), needles_removed=6)
+    screen(client, therapist, draft["patient_id"], screened_at=_iso(datetime.now(UTC) - timedelta(days=4)))
     earlier = _patch(client, therapist, draft, {"started_at": _iso(datetime.now(UTC) - timedelta(days=3))})
     assert earlier.status_code == 200, earlier.text  # a draft may be edited; the signature is the gate
     response = _sign(client, therapist, draft["id"])
@@ -187,7 +189,8 @@ def test_e_stim_with_a_pacemaker_is_refused_on_patch(client, staff):
     therapist = staff("therapist")
     draft = _draft(client, therapist, needles=six_needles(e_stim=False),
                    patient_flags={"pacemaker_or_implanted_device": True})
-    response = _patch(client, therapist, draft, {"needles": six_needles(e_stim=True)})
+    response = _patch(client, therapist, draft, {"needles": six_needles(e_stim=True),
+                                                 "e_stim_leads": leads_for(six_needles(e_stim=True))})
     assert response.status_code == 409 and "pacemaker" in response.json()["detail"]
     assert [e["field"] for e in response.json()["errors"]] == ["needles[0].e_stim", "needles[1].e_stim"]
     stored = client.get(f"/api/v1/treatments/{draft['id']}", headers=therapist.headers).json()
@@ -204,14 +207,21 @@ def test_e_stim_with_a_pacemaker_is_refused_at_signing(client, staff):
     assert client.get(f"/api/v1/treatments/{draft['id']}", headers=therapist.headers).json()["status"] == "draft"
 
 
-# --- 4. lung-field caution ----------------------------------------------------------------------------------
+# --- 4. over the lung: decided by the muscle's site, for every patient (issue 16) ---------------------------
 
 
 @pytest.mark.parametrize(("muscle", "level", "warns"), [
     ("erector_spinae", "T6", True),
     ("iliocostalis_lumborum", "T8", True),
     ("latissimus_dorsi", "T7", True),
+    ("latissimus_dorsi", "C7", True),  # roots C6-C8, but it lies on the posterior chest wall
+    ("teres_major", "C6", True),
+    ("subscapularis", "C6", True),
     ("quadratus_lumborum", "T12", True),
+    ("quadratus_lumborum", "L1", True),  # the costodiaphragmatic recess can reach L1
+    ("erector_spinae", "L1", True),
+    ("multifidus_c7", "C7", True),  # the pleura runs from C7
+    ("multifidus_l1", "L1", True),
     ("serratus_posterior_inferior", "T10", True),
     ("multifidus_t4", "T4", True),
     ("multifidus_t1", "C8", True),  # a thoracic paraspinal, whatever root it is needled for
@@ -222,29 +232,69 @@ def test_e_stim_with_a_pacemaker_is_refused_at_signing(client, staff):
     ("pectoralis_major", "C7", True),
     ("scalenus_anterior", "C5", True),
     ("erector_spinae", "L3", False),
+    ("quadratus_lumborum", "L3", False),
     ("multifidus_l4", "L4", False),
-    ("latissimus_dorsi", "C7", False),
     ("deltoid", "C5", False),
     ("gluteus_medius", "L5", False),
 ])
-def test_lung_field_caution_covers_back_and_chest_wall_sites(client, staff, muscle, level, warns):
+def test_every_thoracic_needle_warns_with_its_length_and_depth(client, staff, muscle, level, warns):
     therapist = staff("therapist")
-    patient, episode = ready_patient(client, therapist, lung_field_caution=True)
+    patient, episode = ready_patient(client, therapist)  # no lung-field caution on the screen
     response = record_session(client, therapist, patient["id"], episode["id"], needles=[needle(muscle, level)],
                               needles_inserted=1)
     assert response.status_code == 201, response.text
-    lung = [w for w in response.json()["warnings"] if "lung field" in w["message"]]
+    lung = [w for w in response.json()["warnings"] if "pleura" in w["message"]]
     assert bool(lung) is warns, response.json()["warnings"]
     if warns:
         assert lung[0]["field"] == "needles[0]" and level in lung[0]["message"]
+        assert "needle length 40 mm, depth 25 mm" in lung[0]["message"]
+        assert "deeper than the 19 mm safe-depth rule" in lung[0]["message"]
 
 
-def test_no_lung_field_warning_without_the_caution(client, staff):
+def test_a_lung_field_caution_is_named_and_a_shallow_needle_is_within_the_rule(client, staff):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist, lung_field_caution=True)
+    response = record_session(client, therapist, patient["id"], episode["id"], needles_inserted=1,
+                              needles=[needle("rhomboid_major", "C5", length_mm=25, depth_mm=12)])
+    [warning] = [w for w in response.json()["warnings"] if "pleura" in w["message"]]
+    assert "within the 19 mm safe-depth rule" in warning["message"] and "lung-field caution" in warning["message"]
+    assert "longer than" not in warning["message"]
+
+
+def test_bilateral_thoracic_needling_is_flagged(client, staff):
     therapist = staff("therapist")
     patient, episode = ready_patient(client, therapist)
-    response = record_session(client, therapist, patient["id"], episode["id"],
-                              needles=[needle("erector_spinae", "T6")], needles_inserted=1)
-    assert response.status_code == 201 and response.json()["warnings"] == []
+    one_side = record_session(client, therapist, patient["id"], episode["id"], needles_inserted=2,
+                              needles=[needle("rhomboid_major", "C5"), needle("lower_trapezius", "T6")])
+    assert not [w for w in one_side.json()["warnings"] if "bilateral" in w["message"]]
+    both = record_session(client, therapist, patient["id"], episode["id"], needles_inserted=2,
+                          needles=[needle("rhomboid_major", "C5"), needle("multifidus_t5", "T5", side="right")])
+    assert [w["field"] for w in both.json()["warnings"] if "bilateral" in w["message"]] == ["needles"]
+    lumbar = record_session(client, therapist, patient["id"], episode["id"], needles_inserted=2,
+                            needles=[needle("multifidus_l4", "L4"), needle("multifidus_l4", "L4", side="right")])
+    assert not [w for w in lumbar.json()["warnings"] if "bilateral" in w["message"]]
+
+
+def test_signing_a_thoracic_session_needs_pneumothorax_in_the_consent(client, staff):
+    therapist = staff("therapist")
+    patient, episode = ready_patient(client, therapist)
+    pid = patient["id"]
+    for c in client.get(f"/api/v1/patients/{pid}/consents", headers=therapist.headers).json():
+        client.post(f"/api/v1/patients/{pid}/consents/{c['id']}/withdraw", headers=therapist.headers, json={})
+    client.post(f"/api/v1/patients/{pid}/consents", headers=therapist.headers,
+                json={"kind": "ims_dry_needling", "method": "written", "risks_discussed": ["bleeding_bruising"]})
+    thoracic = record_session(client, therapist, pid, episode["id"], needles=[needle("rhomboid_major", "C5")],
+                              needles_inserted=1, needles_removed=1).json()
+    response = _sign(client, therapist, thoracic["id"])
+    assert response.status_code == 409, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["consent.risks_discussed"]
+    assert "pneumothorax" in response.json()["detail"]
+    lumbar = record_session(client, therapist, pid, episode["id"], needles=[needle("multifidus_l4", "L4")],
+                            needles_inserted=1, needles_removed=1).json()
+    assert _sign(client, therapist, lumbar["id"]).status_code == 200  # no thoracic needle: not required
+    client.post(f"/api/v1/patients/{pid}/consents", headers=therapist.headers,
+                json={"kind": "ims_dry_needling", "method": "written", "risks_discussed": ["pneumothorax"]})
+    assert _sign(client, therapist, thoracic["id"]).status_code == 200
 
 
 # --- 5. each missing needle needs its own retained_needle event ---------------------------------------------

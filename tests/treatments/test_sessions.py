@@ -90,13 +90,17 @@ def test_precautions_come_back_as_warnings(client, staff):
                                      lymphedema_limb="left_leg", lung_field_caution=True)
     needles = [needle("gluteus_medius", "L5"), needle("multifidus_t4", "T4", kind="paraspinal"),
                needle("upper_trapezius", "C3", side="right"), needle("deltoid", "C5", side="left")]
-    response = record_session(client, therapist, patient["id"], episode["id"], needles=needles, needles_inserted=4)
+    refused = record_session(client, therapist, patient["id"], episode["id"], needles=needles, needles_inserted=4)
+    assert refused.status_code == 409, refused.text  # gluteus medius, left leg = the lymphedema limb
+    assert [e["field"] for e in refused.json()["errors"]] == ["needles[0]"]
+    override = {"item": "lymphedema", "reason": "oncology team agreed; single needle, strict asepsis"}
+    response = record_session(client, therapist, patient["id"], episode["id"], needles=needles, needles_inserted=4,
+                              safety_overrides=[override])
     assert response.status_code == 201, response.text
     messages = " | ".join(w["message"] for w in response.json()["warnings"])
     assert "bleeding risk (anticoagulants)" in messages
-    assert "pregnant" in messages
+    assert "pregnancy" in messages and "override recorded" in messages
     fields = {w["field"] for w in response.json()["warnings"]}
-    assert "needles[0]" in fields  # gluteus medius, left leg = the lymphedema limb
     assert {"needles[1]", "needles[2]"} <= fields  # thoracic paraspinal and upper trapezius over the lung field
     assert "needles[3]" not in fields  # left deltoid: not the affected limb, not a lung-field site
 
@@ -109,27 +113,34 @@ def test_consent_must_predate_the_session(client, staff):
     assert earlier.status_code == 409 and earlier.json()["errors"][0]["field"] == "consent"
 
 
-def test_missing_screen_warns(client, staff):
+def test_needling_without_a_current_screen_is_refused(client, staff):
     therapist = staff("therapist")
     patient = make_patient(client, therapist, family_name="Unscreened")
     episode = open_episode(client, therapist, patient["id"])
     consent(client, therapist, patient["id"])
     response = record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False))
-    assert response.status_code == 201
-    assert {"field": "screening", "message": "no precaution screen on file before this session"} in \
-        response.json()["warnings"]
+    assert response.status_code == 409, response.text
+    assert response.json()["errors"][0]["field"] == "screening" and "none is on file" in response.json()["detail"]
+    empty = record_session(client, therapist, patient["id"], episode["id"], needles=[], needles_inserted=0)
+    assert empty.status_code == 201  # a draft with no needles yet needs no screen
 
 
-def test_screen_older_than_the_recheck_interval_warns(client, staff):
+def test_a_screen_older_than_the_clinics_validity_is_not_current(client, staff):
     therapist, admin = staff("therapist"), staff("admin")
     patient = make_patient(client, therapist)
     episode = open_episode(client, therapist, patient["id"])
     consent(client, therapist, patient["id"], obtained_at="2026-01-01T09:00:00Z")
     screen(client, therapist, patient["id"], screened_at="2026-01-01T09:05:00Z")
+    stale = record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False))
+    assert stale.status_code == 409 and "30 day(s)" in stale.json()["detail"]
+    etag = client.get("/api/v1/clinic", headers=admin.headers).headers["etag"]
+    changed = client.patch("/api/v1/clinic", json={"screening_valid_days": 365},
+                           headers={**admin.headers, "If-Match": etag})
+    assert changed.status_code == 200 and changed.json()["screening_valid_days"] == 365
     response = record_session(client, therapist, patient["id"], episode["id"], needles=six_needles(e_stim=False))
-    assert response.status_code == 201
-    stale = [w for w in response.json()["warnings"] if w["field"] == "screening"]
-    assert stale and "day(s) old" in stale[0]["message"]
+    assert response.status_code == 201, response.text
+    old = [w for w in response.json()["warnings"] if w["field"] == "screening"]
+    assert old and "day(s) old" in old[0]["message"]  # still re-check: older than screening_recheck_days
     etag = client.get("/api/v1/clinic", headers=admin.headers).headers["etag"]
     assert client.patch("/api/v1/clinic", json={"screening_recheck_days": 365},
                         headers={**admin.headers, "If-Match": etag}).status_code == 200

@@ -14,7 +14,7 @@ from tests.factories import PASSWORD
 USERS = "/api/v1/users"
 NEW_PASSWORD = "twelve chars"  # exactly the minimum
 OUTPUT_FIELDS = {"id", "email", "full_name", "role", "registration_number", "authorized_to_needle", "active",
-                 "version", "created_at", "updated_at", "deactivated_at"}
+                 "version", "created_at", "updated_at", "deactivated_at", "roster_expires_on"}
 
 
 def new_user(**overrides):
