@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.kit.isodates import IsoDateTime
 
 Side = Literal["left", "right", "bilateral"]
 Severity = Annotated[int, Field(ge=0, le=3, description="0 none - 3 marked (clinic convention; optional)")]
@@ -121,14 +123,14 @@ class AssessmentContent(_ContentFields):
 
 class AssessmentCreate(_ContentFields):
     episode_id: uuid.UUID
-    assessed_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    assessed_at: IsoDateTime | None = Field(None, description="Defaults to now")
 
 
 class AssessmentUpdate(BaseModel):
     """PATCH of a draft, and the `changes` of an amendment: only the fields sent change."""
 
     model_config = _STRICT
-    assessed_at: AwareDatetime | None = None
+    assessed_at: IsoDateTime | None = None
     subjective: Subjective | None = None
     imaging_notes: LongNote | None = None
     findings: list[LevelFinding] | None = Field(None, max_length=90)

@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.kit.isodates import IsoDateTime
 
 ConsentKind = Literal["ims_dry_needling", "electrical_stimulation", "data_sharing"]
 Risk = Literal["pneumothorax", "bleeding_bruising", "post_needling_soreness", "fainting", "infection",
@@ -15,7 +17,7 @@ class ConsentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: ConsentKind
-    obtained_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    obtained_at: IsoDateTime | None = Field(None, description="Defaults to now")
     obtained_by: uuid.UUID | None = Field(None, description="The staff member who obtained it; defaults to you")
     method: Literal["written", "verbal"]
     form_version: Annotated[str, StringConstraints(max_length=40)] | None = Field(None, examples=["IMS-2026-01"])
@@ -27,7 +29,7 @@ class ConsentWithdraw(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    withdrawn_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    withdrawn_at: IsoDateTime | None = Field(None, description="Defaults to now")
 
 
 class ConsentOut(BaseModel):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,7 @@ from app.exports.archive import write_archive
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import PROBLEM_JSON, Conflict, DomainError, NotFound, Problem, problem_responses
+from app.kit.isodates import IsoDateTime
 from app.models.base import utcnow
 from app.models.integration import ApiClient, ExportJob
 from app.models.user import User
@@ -42,7 +43,7 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["ndjson", "csv"] = "ndjson"
-    since: AwareDatetime | None = None
+    since: IsoDateTime | None = None
 
 
 class ExportOut(BaseModel):

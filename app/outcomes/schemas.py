@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.kit.isodates import IsoDateTime
 
 Answer = int | float | bool | str | None
 
@@ -16,7 +18,7 @@ class OutcomeCreate(BaseModel):
     responses: list[Answer] = Field(max_length=50, description="One entry per item in order; null = unanswered")
     labels: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         None, max_length=5, description="PSFS: the patient-named activities, one per response")
-    administered_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    administered_at: IsoDateTime | None = Field(None, description="Defaults to now")
     episode_id: uuid.UUID | None = None
 
 

@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.kit.isodates import IsoDateTime
 
 Limb = Literal["left_arm", "right_arm", "left_leg", "right_leg"]
 
@@ -29,7 +31,7 @@ class Checklist(BaseModel):
 
 
 class ScreeningCreate(Checklist):
-    screened_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    screened_at: IsoDateTime | None = Field(None, description="Defaults to now")
     lymphedema_limb: Limb | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.assessments.schemas import Code, ContentWarning, LevelCode, LongNote, Note
+from app.kit.isodates import IsoDate, IsoDateTime
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -56,7 +57,7 @@ class AdverseEvent(BaseModel):
 
 class _ContentFields(BaseModel):
     model_config = _STRICT
-    ended_at: AwareDatetime | None = None
+    ended_at: IsoDateTime | None = None
     position: Short | None = Field(None, examples=["prone"])
     pre_pain_nprs: Nprs | None = None
     post_pain_nprs: Nprs | None = None
@@ -70,7 +71,7 @@ class _ContentFields(BaseModel):
     retest: LongNote | None = None
     after_care: LongNote | None = None
     plan: LongNote | None = None
-    next_visit: date | None = None
+    next_visit: IsoDate | None = None
 
 
 class TreatmentContent(_ContentFields):
@@ -80,15 +81,15 @@ class TreatmentContent(_ContentFields):
 class TreatmentCreate(_ContentFields):
     episode_id: uuid.UUID
     assessment_id: uuid.UUID | None = None
-    started_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    started_at: IsoDateTime | None = Field(None, description="Defaults to now")
 
 
 class TreatmentUpdate(BaseModel):
     """PATCH of a draft and the `changes` of an amendment: only the fields sent change."""
 
     model_config = _STRICT
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    started_at: IsoDateTime | None = None
+    ended_at: IsoDateTime | None = None
     position: Short | None = None
     pre_pain_nprs: Nprs | None = None
     post_pain_nprs: Nprs | None = None
@@ -102,7 +103,7 @@ class TreatmentUpdate(BaseModel):
     retest: LongNote | None = None
     after_care: LongNote | None = None
     plan: LongNote | None = None
-    next_visit: date | None = None
+    next_visit: IsoDate | None = None
 
 
 class TreatmentAmendment(BaseModel):
