@@ -141,12 +141,13 @@ async def send_problem(send: Send, status: int, slug: str, title: str, detail: s
     """A problem+json answer from ASGI middleware, where FastAPI's exception handlers do not reach
     (under /fhir an OperationOutcome as application/fhir+json, as FHIR clients expect)."""
     info = current_request()
+    media_type = "application/problem+json"
     if info is not None and info.fhir:
         doc, media_type = operation_outcome(status, detail, errors), FHIR_JSON
     else:
-        doc, media_type = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}, \
-            "application/problem+json"
-        if request_id or (info is not None and (request_id := info.request_id)):
+        doc = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+        request_id = request_id or (info.request_id if info is not None else None)
+        if request_id:
             doc["request_id"] = request_id
         if errors:
             doc["errors"] = errors
