@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Treatment records for Gunn IMS (intramuscular stimulation) clinics",
         description="Every route needs `Authorization: Bearer <token>` from `POST /api/v1/auth/token`, "
-        "except the health probes. Errors are RFC 9457 `application/problem+json`.",
+        "except the health probes. Errors are RFC 9457 `application/problem+json` (under `/fhir`, a FHIR "
+        "`OperationOutcome` as `application/fhir+json`). Dates are ISO 8601 text; text never contains NUL.",
     )
     app.state.settings = settings
     app.state.engine = engine

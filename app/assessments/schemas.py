@@ -53,7 +53,9 @@ class SkinChanges(BaseModel):
 
 
 class RangeOfMotion(BaseModel):
-    model_config = _STRICT
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"anyOf": [  # one measure at least, as validated below
+        {"required": ["degrees"], "properties": {"degrees": {"type": "number"}}},
+        {"required": ["percent_of_normal"], "properties": {"percent_of_normal": {"type": "number"}}}]})
     movement: Item = Field(examples=["lumbar flexion"])
     degrees: float | None = Field(None, ge=-360, le=360)
     percent_of_normal: float | None = Field(None, ge=0, le=200)

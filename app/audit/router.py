@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,6 +14,7 @@ from app.db import SessionDep
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import field_error, problem_responses
+from app.kit.isodates import IsoDateTimeText
 from app.kit.pagination import Page, PageParamsDep, paginate
 from app.models.audit import AuditEvent
 
@@ -26,8 +27,8 @@ def list_audit_events(
     session: SessionDep, actor: Annotated[Actor, Authorize(Permission.AUDIT_READ)], page: PageParamsDep,
     patient_id: uuid.UUID | None = None, actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=30)] = None,
-    since: Annotated[datetime | None, Query(description="Inclusive lower bound (ISO 8601 with offset)")] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive upper bound")] = None,
+    since: Annotated[IsoDateTimeText | None, Query(description="Inclusive lower bound (ISO 8601 with offset)")] = None,
+    until: Annotated[IsoDateTimeText | None, Query(description="Exclusive upper bound")] = None,
 ) -> Page[AuditEventOut]:
     for name, value in (("since", since), ("until", until)):
         if value is None:

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.kit.isodates import IsoDate
+
 EpisodeSide = Literal["left", "right", "bilateral", "central"]
 DischargeReason = Literal["goals_met", "plateau", "patient_choice", "referred_on", "non_attendance", "other"]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -18,7 +20,7 @@ class EpisodeCreate(BaseModel):
     conditions: list[Annotated[str, StringConstraints(max_length=60)]] = Field(
         min_length=1, max_length=10, description="Condition codes from /api/v1/reference/conditions")
     side: EpisodeSide | None = None
-    onset_date: date | None = None
+    onset_date: IsoDate | None = None
     referral_source: ShortText | None = None
     goals: list[ShortText] = Field(default_factory=list, max_length=20)
     planned_frequency: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = Field(
@@ -31,7 +33,7 @@ class EpisodeUpdate(BaseModel):
     conditions: list[Annotated[str, StringConstraints(max_length=60)]] | None = Field(None, min_length=1,
                                                                                        max_length=10)
     side: EpisodeSide | None = None
-    onset_date: date | None = None
+    onset_date: IsoDate | None = None
     referral_source: ShortText | None = None
     goals: list[ShortText] | None = Field(None, max_length=20)
     planned_frequency: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
@@ -40,7 +42,7 @@ class EpisodeUpdate(BaseModel):
 class EpisodeDischarge(BaseModel):
     model_config = _INPUT
 
-    discharged_on: date | None = Field(None, description="Defaults to today in the clinic's time zone")
+    discharged_on: IsoDate | None = Field(None, description="Defaults to today in the clinic's time zone")
     discharge_reason: DischargeReason
     discharge_outcome: Annotated[str, StringConstraints(max_length=2000)] | None = None
 

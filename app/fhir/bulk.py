@@ -33,6 +33,7 @@ from app.kit import audit, workers
 from app.kit.actor import Actor
 from app.kit.dates import utc_param
 from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
+from app.kit.isodates import IsoDateTimeText
 from app.models.base import utcnow
 from app.models.integration import ExportJob
 from app.models.patient import Patient
@@ -80,21 +81,21 @@ def _kick_off(request: Request, session: Session, actor: Actor, level: str, pref
 
 
 @router.get("/$export", operation_id="bulkExportSystem", summary="Bulk Data kick-off: every patient's data",
-            status_code=202, responses=problem_responses(400, 401, 403, 422))
+            status_code=202, response_class=Response, responses=problem_responses(400, 401, 403, 422))
 def export_system(request: Request, session: SessionDep, actor: Exporter,
                   prefer: Annotated[str | None, Header()] = None,
                   types: Annotated[str | None, Query(alias="_type")] = None,
-                  since: Annotated[datetime | None, Query(alias="_since")] = None,
+                  since: Annotated[IsoDateTimeText | None, Query(alias="_since")] = None,
                   output_format: Annotated[str | None, Query(alias="_outputFormat")] = None) -> Response:
     return _kick_off(request, session, actor, "system", prefer, types, since, output_format)
 
 
 @router.get("/Patient/$export", operation_id="bulkExportPatients", summary="Bulk Data kick-off: all patients",
-            status_code=202, responses=problem_responses(400, 401, 403, 422))
+            status_code=202, response_class=Response, responses=problem_responses(400, 401, 403, 422))
 def export_patients(request: Request, session: SessionDep, actor: Exporter,
                     prefer: Annotated[str | None, Header()] = None,
                     types: Annotated[str | None, Query(alias="_type")] = None,
-                    since: Annotated[datetime | None, Query(alias="_since")] = None,
+                    since: Annotated[IsoDateTimeText | None, Query(alias="_since")] = None,
                     output_format: Annotated[str | None, Query(alias="_outputFormat")] = None) -> Response:
     return _kick_off(request, session, actor, "patient", prefer, types, since, output_format)
 
@@ -162,7 +163,11 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
 
 @router.get("/$export-poll/{job_id}", name="bulkStatus", operation_id="bulkExportStatus",
             summary="Poll: 202 with X-Progress while running, then the manifest",
-            responses={**problem_responses(401, 403, 404), 500: {
+            responses={**problem_responses(401, 403, 404), 202: {
+                "description": "Still running: see `X-Progress`; poll again after `Retry-After` seconds",
+                "headers": {"X-Progress": {"schema": {"type": "string"}},
+                            "Retry-After": {"schema": {"type": "integer"}}}},
+                500: {
                 "model": Problem, "content": {FHIR_JSON: {}},
                 "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"},
                 410: {"model": Problem, "content": {FHIR_JSON: {}},
@@ -186,7 +191,7 @@ def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
                          "output": output, "error": []})
 
 
-@router.delete("/$export-poll/{job_id}", status_code=202, operation_id="bulkExportCancel",
+@router.delete("/$export-poll/{job_id}", status_code=202, response_class=Response, operation_id="bulkExportCancel",
                summary="Cancel a bulk export and delete its files", responses=problem_responses(401, 403, 404))
 def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
     job = _job(session, request, actor, job_id)
@@ -198,7 +203,7 @@ def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
 
 
 @router.get("/$export-file/{job_id}/{name}", name="bulkFile", operation_id="bulkExportFile",
-            summary="One NDJSON output file",
+            summary="One NDJSON output file", response_class=FileResponse,
             responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"}, **problem_responses(401, 403, 404),
                        410: {"model": Problem, "content": {FHIR_JSON: {}}, "description": "The file was removed"}})
 def download(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID, name: str) -> FileResponse:

@@ -27,15 +27,23 @@ from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Treatment
 from app.models.user import User
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+
+
+class FHIRResponse(JSONResponse):
+    """Documents (and sends) FHIR resources and Bundles as application/fhir+json."""
+
+    media_type = FHIR_JSON
+
+
+router = APIRouter(prefix="/fhir", tags=["fhir"], default_response_class=FHIRResponse)
 Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
 PatientExporter = Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)]
-FHIR_JSON = "application/fhir+json"
 TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance")
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=FHIR_JSON)
+    return FHIRResponse(body, status_code=status)
 
 
 @router.get("/metadata", operation_id="fhirCapabilityStatement", summary="The server's CapabilityStatement",

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator
 
 from app.kit.errors import field_error
+from app.kit.isodates import IsoDateTime
 
 OUT_OF_RANGE = "is outside the range of dates this server can hold (years 1-9999 in UTC)"
 
@@ -37,4 +38,5 @@ def utc_param(name: str, value: datetime) -> datetime:
 
 
 # An instant in a request body: must carry an offset, arrives as UTC, out-of-range is a field error.
-UtcInstant = Annotated[AwareDatetime, AfterValidator(to_utc)]
+# ISO 8601 text only (app.kit.isodates: never a Unix timestamp), then converted to UTC.
+UtcInstant = Annotated[IsoDateTime, AfterValidator(to_utc)]

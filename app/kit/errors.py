@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,11 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kit import db_faults
-from app.kit.request_context import PROBLEM_BASE, current_request, current_request_id
+from app.kit.request_context import FHIR_JSON, PROBLEM_BASE, current_request, current_request_id, operation_outcome
 
 log = logging.getLogger("imschart")
-_FHIR_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 412: "conflict",
-               422: "invalid", 429: "throttled", 500: "exception", 503: "transient"}
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -97,12 +97,8 @@ def problem_response(status: int, slug: str, title: str, detail: str | None = No
                      headers: dict[str, str] | None = None) -> JSONResponse:
     info = current_request()
     if info is not None and info.fhir:  # FHIR clients expect an OperationOutcome
-        issues: list[dict[str, Any]] = [{"severity": "error", "code": _FHIR_CODES.get(status, "processing"),
-                   "diagnostics": detail or title}]
-        issues += [{"severity": "error", "code": "invalid", "diagnostics": e.message, "expression": [e.field]}
-                   for e in errors or []]
-        return JSONResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status,
-                            media_type="application/fhir+json", headers=headers)
+        outcome = operation_outcome(status, detail or title, [e.model_dump() for e in errors or []])
+        return JSONResponse(outcome, status_code=status, media_type=FHIR_JSON, headers=headers)
     body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail,
                    request_id=current_request_id(), errors=errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
@@ -123,7 +119,61 @@ def loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "body"
 
 
-def _validation_errors(exc: RequestValidationError) -> tuple[int, str, str, list[FieldError]]:
+FEW_FIELDS = 12  # an unknown field's message lists the allowed ones when there are at most this many
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a location step leads into: `X`, `X | None`, `list[X]`, `Annotated[X, ...]` -> X."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _model_of(get_args(annotation)[0])
+    if origin in (list, tuple, set, frozenset, Union, UnionType):
+        models = {m for m in (_model_of(a) for a in get_args(annotation)) if m is not None}
+        return models.pop() if len(models) == 1 else None
+    return None
+
+
+def _allowed_fields(route: Any, loc: tuple[Any, ...] | list[Any]) -> list[str] | None:
+    """The field names the body model accepts at the object holding `loc`'s last step, if the route knows."""
+    params = getattr(getattr(route, "dependant", None), "body_params", None)
+    if not params or not loc or loc[0] != "body":
+        return None
+    steps = list(loc[1:-1])
+    if getattr(route, "_embed_body_fields", False) or len(params) > 1:
+        named = {p.alias: p for p in params}
+        if not steps or steps[0] not in named:
+            return None
+        model = _model_of(named[steps.pop(0)].field_info.annotation)
+    else:
+        model = _model_of(params[0].field_info.annotation)
+    for step in steps:
+        if model is None:
+            return None
+        if isinstance(step, int):  # an item of a list the previous step already unwrapped
+            continue
+        field = next((f for name, f in model.model_fields.items() if (f.alias or name) == step), None)
+        model = _model_of(field.annotation) if field is not None else None
+    return [f.alias or name for name, f in model.model_fields.items()] if model is not None else None
+
+
+def unknown_field_message(name: str, allowed: list[str] | None) -> str:
+    """'line1' among [lines, city, ...] -> "unknown or server-owned field; did you mean `lines`? ..."."""
+    message = "unknown or server-owned field"
+    if not allowed:
+        return message + "; remove it"
+    guess = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    if guess:
+        message += f"; did you mean `{guess[0]}`?"
+    if len(allowed) <= FEW_FIELDS:
+        message += f" The fields allowed here: {', '.join(allowed)}"
+    elif not guess:
+        message += "; remove it"
+    return message
+
+
+def _validation_errors(exc: RequestValidationError, route: Any = None) -> tuple[int, str, str, list[FieldError]]:
     errors: list[FieldError] = []
     malformed = False
     for err in exc.errors():
@@ -134,7 +184,8 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, str, str, list
             errors.append(FieldError(field="body", message=f"{msg}: {ctx.get('error', 'not valid JSON')}"))
             continue
         if err.get("type") == "extra_forbidden":
-            msg = "unknown or server-owned field; remove it"
+            loc = err.get("loc", ())
+            msg = unknown_field_message(str(loc[-1]) if loc else "", _allowed_fields(route, loc))
         errors.append(FieldError(field=loc_to_field(err.get("loc", ())), message=msg))
     if malformed:
         return 400, "malformed-json", "The request body is not valid JSON", errors
@@ -147,8 +198,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        status, slug, title, errors = _validation_errors(exc)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, slug, title, errors = _validation_errors(exc, request.scope.get("route"))
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         return problem_response(status, slug, title, detail, errors)
 
@@ -190,8 +241,10 @@ def database_problem(exc: BaseException, what: str) -> JSONResponse:
 
 def internal_error(exc: BaseException, what: str) -> JSONResponse:
     db_faults.log_unexpected(log, exc, what)
+    request_id = current_request_id()  # may run outside the middleware that echoes the id: echo it here
     return problem_response(500, "internal-error", "Internal server error",
-                            "An unexpected error occurred; it has been logged with this request id")
+                            "An unexpected error occurred; it has been logged with this request id",
+                            headers={"X-Request-ID": request_id} if request_id else None)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

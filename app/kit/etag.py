@@ -10,6 +10,8 @@ from fastapi import Depends, Header, Response
 from app.kit.errors import PreconditionFailed, PreconditionRequired
 
 _TAG = re.compile(r'^\s*(?:W/)?"(\d{1,12})"\s*$')
+# The same rule in the OpenAPI document only: a malformed If-Match stays a 428 that explains the form.
+_TAG_SCHEMA = {"pattern": r'^[ \t]*(W/)?"[0-9]{1,12}"[ \t]*$'}
 _SEND_IF_MATCH = 'Send If-Match with the ETag from your last read, e.g. If-Match: W/"3"'
 
 
@@ -22,7 +24,8 @@ def set_etag(response: Response, version: int) -> None:
 
 
 def if_match_version(
-    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. W/"3"')] = None,
+    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. W/"3"',
+                                           json_schema_extra=_TAG_SCHEMA)] = None,
 ) -> int:
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(_SEND_IF_MATCH)
@@ -41,7 +44,8 @@ IfMatch = Annotated[int, Depends(if_match_version)]
 
 
 def optional_if_match_version(
-    if_match: Annotated[str | None, Header(description="Optional: the ETag you read; checked when sent")] = None,
+    if_match: Annotated[str | None, Header(description="Optional: the ETag you read; checked when sent",
+                                           json_schema_extra=_TAG_SCHEMA)] = None,
 ) -> int | None:
     return None if if_match is None else if_match_version(if_match)
 
@@ -59,7 +63,7 @@ def require_version(current: int, expected: int | None) -> None:
 def _deferred_if_match(
     if_match: Annotated[str | None, Header(description=(
         'Required: the ETag you read, e.g. W/"3". Checked after the record\'s status, so a record that '
-        "can no longer be edited answers 409 whether or not it is sent"))] = None,
+        "can no longer be edited answers 409 whether or not it is sent"), json_schema_extra=_TAG_SCHEMA)] = None,
 ) -> int | None:
     return None if if_match is None or not if_match.strip() else if_match_version(if_match)
 

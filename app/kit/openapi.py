@@ -8,6 +8,8 @@ signatures, once, for every route:
   `RateLimit-*` headers on its other responses, errors included);
 - error responses under the media type they are really sent as: application/problem+json, or on /fhir an
   OperationOutcome as application/fhir+json;
+- the statuses the shared machinery can answer on any route: 400 for a body that is not JSON or a malformed
+  `Idempotency-Key`, 413 for a body over the size cap, 422 for a NUL in the URL, 428/412 for `If-Match`;
 - an example for every request body: a schema's own `examples` (json_schema_extra) when it has them,
   otherwise the one kept here in `EXAMPLES` (domain owners: move yours next to your schema).
 """
@@ -58,7 +60,9 @@ _IN_FLIGHT: dict[str, Any] = {
 }
 
 _ADDRESS = {"lines": ["12 Queen St W"], "city": "Toronto", "province": "ON", "postal_code": "M5H 2N2"}
+# Ids from earlier steps of the story: replace them with the ids your own earlier responses returned.
 _EPISODE_ID = "0196f6c2-8a1e-7cc3-9b1e-3f0c2d8e4a10"
+_ASSESSMENT_ID = "0196f6c2-9b40-7d21-8c0e-5a7d1e2f3b44"
 _NEEDLE = {"muscle": "multifidus_l5", "level": "L5", "side": "left", "kind": "paraspinal", "gauge_mm": 0.25,
            "length_mm": 40, "insertions": 3, "depth_mm": 25, "technique": "pistoning", "responses": ["local_twitch"],
            "e_stim": {"frequency_hz": 2, "pulse_width_us": 250, "intensity_ma": 4, "duration_min": 10}}
@@ -68,16 +72,19 @@ _FINDING = {"level": "L5", "side": "left",
             "skin_changes": {"trophedema": True}, "paraspinal_shortening": True,
             "rom": [{"movement": "lumbar flexion", "percent_of_normal": 60}]}
 # Request-body examples for schemas defined outside this module's owners' folders, by component name.
+# Together they tell one visit, in this order (tests/test_examples.py replays them): an admin adds a
+# therapist rostered to needle, who signs in, registers Margaret, opens her sciatica episode, assesses her,
+# records her IMS and e-stim consents and a precaution screen, treats her with IMS plus e-stim, signs and
+# amends, records her pain score; later she stops e-stim and the episode is discharged.
 EXAMPLES: dict[str, Any] = {
-    "Body_issueToken": {"grant_type": "password", "username": "therapist@clinic.example",
-                        "password": "correct horse battery staple"},
     "UserCreate": {"email": "a.chen@clinic.example", "full_name": "Alex Chen", "role": "therapist",
                    "password": "a long passphrase here", "registration_number": "R12345",
                    "authorized_to_needle": True, "roster_expires_on": "2027-06-30"},
-    "UserUpdate": {"role": "admin"},
+    "Body_issueToken": {"grant_type": "password", "username": "a.chen@clinic.example",
+                        "password": "a long passphrase here"},
     "PatientCreate": {"given_name": "Margaret", "family_name": "Lindqvist", "birth_date": "1961-04-17",
                       "sex_at_birth": "female", "phone": "416-555-0134", "email": "m.lindqvist@example.com",
-                      "address": _ADDRESS, "health_card_number": "1286844022AB", "health_card_province": "ON"},
+                      "address": _ADDRESS, "health_card_number": "1286844020AB", "health_card_province": "ON"},
     "PatientUpdate": {"phone": "416-555-0199", "preferred_name": "Maggie"},
     "ClinicUpdate": {"name": "Queen Street IMS Clinic", "time_zone": "America/Toronto",
                      "screening_recheck_days": 30, "screening_valid_days": 30},
@@ -85,31 +92,45 @@ EXAMPLES: dict[str, Any] = {
                       "referral_source": "Dr. Patel", "goals": ["Walk 5 km without pain"],
                       "planned_frequency": "weekly"},
     "EpisodeUpdate": {"goals": ["Walk 5 km without pain", "Return to tennis"]},
-    "EpisodeDischarge": {"discharge_reason": "goals_met", "discharge_outcome": "Pain-free walking; NPRS 1/10"},
     "AssessmentCreate": {"episode_id": _EPISODE_ID,
                          "subjective": {"chief_complaint": "Left buttock and leg pain", "pain_locations": ["left calf"],
                                         "red_flags": {"cauda_equina_symptoms": False, "night_pain": False}},
                          "findings": [_FINDING], "impression": [{"level": "L5", "side": "left"}],
                          "plan": "IMS weekly x4"},
-    "AssessmentUpdate": {"plan": "IMS weekly x6"},
-    "AmendmentCreate": {"reason": "Corrected the side of the L5 finding", "changes": {"plan": "IMS weekly x6"}},
-    "ConsentCreate": {"kind": "ims_dry_needling", "method": "written", "form_version": "IMS-2026-01",
-                      "risks_discussed": ["pneumothorax", "bleeding_bruising", "post_needling_soreness"]},
-    "ConsentWithdraw": {"reason": "Patient prefers manual therapy"},
+    "AssessmentUpdate": {"plan": "IMS weekly x4 with electrical stimulation at L5"},
+    "AmendmentCreate": {"reason": "Plan extended after reviewing goals with the patient",
+                        "changes": {"plan": "IMS weekly x6 with electrical stimulation at L5"}},
+    "ConsentWithdraw": {"reason": "Prefers needling without electrical stimulation"},
     "ScreeningCreate": {"anticoagulants": False, "pregnancy": False, "diabetes": True,
                         "notes": "Diabetes well controlled"},
-    "TreatmentCreate": {"episode_id": _EPISODE_ID, "position": "prone", "pre_pain_nprs": 7, "post_pain_nprs": 4,
-                        "tolerance": "good", "needles": [_NEEDLE, {**_NEEDLE, "muscle": "multifidus_s1"}],
+    "TreatmentCreate": {"episode_id": _EPISODE_ID, "assessment_id": _ASSESSMENT_ID, "position": "prone",
+                        "pre_pain_nprs": 7, "post_pain_nprs": 4, "tolerance": "good",
+                        "needles": [_NEEDLE, {**_NEEDLE, "muscle": "gluteus_medius", "kind": "peripheral",
+                                              "depth_mm": 30}],
                         "e_stim_leads": [{"needles": [0, 1], "channel": 1}], "needles_removed": 2,
                         "sharps_disposed": True, "verbal_consent_today": True,
                         "retest": "SLR 60 -> 75 degrees", "plan": "Weekly IMS"},
-    "TreatmentUpdate": {"post_pain_nprs": 3, "needles_removed": 1},
-    "TreatmentAmendment": {"reason": "Recorded the wrong lot number", "changes": {"plan": "Weekly IMS x4"}},
-    "OutcomeCreate": {"instrument": "nprs", "responses": [4]},
-    "AcknowledgementCreate": {"assessment_id": _EPISODE_ID, "flags": ["cauda_equina_symptoms"],
+    "TreatmentUpdate": {"post_pain_nprs": 3, "retest": "SLR 60 -> 80 degrees"},
+    "TreatmentAmendment": {"reason": "Added the follow-up agreed at the end of the visit",
+                           "changes": {"plan": "Weekly IMS x6; review at visit 4"}},
+    "OutcomeCreate": {"instrument": "nprs", "responses": [3]},
+    "AcknowledgementCreate": {"assessment_id": _ASSESSMENT_ID, "flags": ["cauda_equina_symptoms"],
                               "action": "Urgent same-day referral to the emergency department"},
+    "EpisodeDischarge": {"discharge_reason": "goals_met", "discharge_outcome": "Pain-free walking; NPRS 1/10"},
+    "UserUpdate": {"full_name": "Alex Chen, PT"},
     "ExportRequest": {"format": "ndjson", "since": "2026-11-01T00:00:00Z"},
-    "Body_importPatients": {"file": "First Name,Last Name,DOB\nMargaret,Lindqvist,1961-04-17\n"},
+    "Body_importPatients": {"file": "First Name,Last Name,DOB\nJonas,Whitfield,1958-11-02\n"},
+}
+# Bodies with more than one example in the story, by component name: OpenAPI's named `examples`.
+NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
+    "ConsentCreate": {
+        "ims_dry_needling": {"summary": "Consent to IMS (dry needling), before the first session", "value": {
+            "kind": "ims_dry_needling", "method": "written", "form_version": "IMS-2026-01",
+            "risks_discussed": ["pneumothorax", "bleeding_bruising", "post_needling_soreness"]}},
+        "electrical_stimulation": {"summary": "Consent to electrical stimulation through the needles", "value": {
+            "kind": "electrical_stimulation", "method": "written", "form_version": "ESTIM-2026-01",
+            "risks_discussed": ["post_needling_soreness", "fainting"]}},
+    },
 }
 
 
@@ -134,6 +155,7 @@ def complete(spec: dict[str, Any], app: FastAPI, reachable_by_api_key: Callable[
             route = routes.get((method, path))
             if method == "post" and op.get("security"):
                 _add_idempotency_key(op)
+            _add_machinery_statuses(op)
             if route is not None and reachable_by_api_key(route):
                 _add_rate_limits(op)
             if "requestBody" in op:
@@ -157,6 +179,21 @@ def _error_media_types(path: str, op: dict[str, Any]) -> None:
                                else {"application/problem+json": {"schema": PROBLEM_REF}})
 
 
+def _add_machinery_statuses(op: dict[str, Any]) -> None:
+    """Statuses answered before (or around) the route's own code, by middleware and shared dependencies."""
+    responses = op["responses"]
+    if "requestBody" in op:
+        responses.setdefault("400", {"description": "Malformed request: the body is not valid JSON (or a bad "
+                                                    "Idempotency-Key)"})
+        responses.setdefault("413", {"description": "Request body too large"})
+        responses.setdefault("422", {"description": "Invalid fields"})
+    if op.get("parameters"):  # a NUL in the URL (a parameter's value) is refused as a 422 naming the URL
+        responses.setdefault("422", {"description": "Invalid fields"})
+    if any(p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in op.get("parameters", [])):
+        responses.setdefault("412", {"description": "Stale If-Match version"})
+        responses.setdefault("428", {"description": "If-Match header required (or not a single version ETag)"})
+
+
 def _drop_unused_schemas(spec: dict[str, Any], names: tuple[str, ...]) -> None:
     schemas = spec.get("components", {}).get("schemas", {})
     for name in names:
@@ -170,6 +207,10 @@ def _add_idempotency_key(op: dict[str, Any]) -> None:
     if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in params):
         params.append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
     op["responses"].setdefault("409", copy.deepcopy(_IN_FLIGHT))
+    op["responses"].setdefault("400", {"description": "Malformed request (e.g. an Idempotency-Key over 200 "
+                                                      "characters)"})
+    op["responses"].setdefault("422", {"description": "Invalid fields (also: this Idempotency-Key was used with "
+                                                      "another request body)"})
 
 
 def _add_rate_limits(op: dict[str, Any]) -> None:
@@ -194,6 +235,9 @@ def _add_examples(body: dict[str, Any], schemas: dict[str, Any]) -> None:
             continue
         name = _ref_name(media.get("schema", {}))
         if name is None:
+            continue
+        if name in NAMED_EXAMPLES:
+            media["examples"] = copy.deepcopy(NAMED_EXAMPLES[name])
             continue
         own = schemas.get(name, {}).get("examples")
         if own:

@@ -56,6 +56,7 @@ class RequestContextMiddleware:
                            fhir=scope.get("path", "").startswith("/fhir"))
         token = _current.set(info)
         limit = self._limit(scope.get("path", ""))
+        failed = False
         try:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -96,8 +97,14 @@ class RequestContextMiddleware:
                 await send(message)
 
             await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            # Starlette answers an unhandled exception outside every middleware: leave this request's context
+            # set for that handler, so the 500 carries the request id and is an OperationOutcome under /fhir.
+            failed = True
+            raise
         finally:
-            _current.reset(token)
+            if not failed:
+                _current.reset(token)
 
 
 class NulInBody(HTTPException):
@@ -113,19 +120,39 @@ def _is_upload(headers: dict[str, str]) -> bool:
 
 
 PROBLEM_BASE = "https://imschart.org/problems/"
+FHIR_JSON = "application/fhir+json"
+_FHIR_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+               409: "conflict", 412: "conflict", 413: "too-costly", 415: "not-supported", 422: "invalid",
+               428: "required", 429: "throttled", 500: "exception", 503: "transient"}
+
+
+def operation_outcome(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The FHIR R4 OperationOutcome every error under /fhir is, whichever layer refused the request."""
+    issues: list[dict[str, Any]] = [{"severity": "error", "code": _FHIR_CODES.get(status, "processing"),
+                                     "diagnostics": detail}]
+    issues += [{"severity": "error", "code": "invalid", "diagnostics": e["message"], "expression": [e["field"]]}
+               for e in errors or []]
+    return {"resourceType": "OperationOutcome", "issue": issues}
 
 
 async def send_problem(send: Send, status: int, slug: str, title: str, detail: str, *,
                        request_id: str | None = None, errors: list[dict[str, str]] | None = None,
                        headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    """A problem+json answer from ASGI middleware, where FastAPI's exception handlers do not reach."""
-    doc: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
-    if request_id:
-        doc["request_id"] = request_id
-    if errors:
-        doc["errors"] = errors
+    """A problem+json answer from ASGI middleware, where FastAPI's exception handlers do not reach
+    (under /fhir an OperationOutcome as application/fhir+json, as FHIR clients expect)."""
+    info = current_request()
+    media_type = "application/problem+json"
+    if info is not None and info.fhir:
+        doc, media_type = operation_outcome(status, detail, errors), FHIR_JSON
+    else:
+        doc = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+        request_id = request_id or (info.request_id if info is not None else None)
+        if request_id:
+            doc["request_id"] = request_id
+        if errors:
+            doc["errors"] = errors
     body = json.dumps(doc).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
+                "headers": [(b"content-type", media_type.encode()),
                             (b"content-length", str(len(body)).encode()), *(headers or [])]})
     await send({"type": "http.response.body", "body": body})

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -13,6 +12,7 @@ from app.db import SessionDep
 from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 from app.kit.etag import IfMatch, set_etag
+from app.kit.isodates import IsoDate
 from app.kit.pagination import Page, PageParamsDep
 from app.patients import service
 from app.patients.schemas import PatientCreate, PatientOut, PatientUpdate
@@ -38,7 +38,7 @@ def search_patients(
     session: SessionDep, actor: Reader, page: PageParamsDep,
     q: Annotated[str | None, Query(min_length=1, max_length=100,
                                    description="Prefix of family or given name, chart number or phone")] = None,
-    birth_date: Annotated[date | None, Query()] = None,
+    birth_date: Annotated[IsoDate | None, Query()] = None,
     active: Annotated[bool | None, Query()] = None,
 ) -> Page[PatientOut]:
     rows, cursor = service.search(session, actor, page, q=q, birth_date=birth_date, active=active)

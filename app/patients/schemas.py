@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from app.kit.isodates import IsoDate
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Province = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
@@ -56,7 +58,7 @@ class _PatientFields(BaseModel):
     given_name: Name
     family_name: Name
     preferred_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    birth_date: date
+    birth_date: IsoDate
     sex_at_birth: SexAtBirth | None = None
     gender_identity: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
     phone: Phone | None = None
@@ -86,7 +88,7 @@ class PatientUpdate(BaseModel):
     given_name: Name | None = None
     family_name: Name | None = None
     preferred_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     sex_at_birth: SexAtBirth | None = None
     gender_identity: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
     phone: Phone | None = None

@@ -30,12 +30,15 @@ def list_levels(session: SessionDep, _: Anyone) -> list[LevelOut]:
     return [LevelOut.model_validate(lv) for lv in service.catalog(session).levels]
 
 
+LEVEL_PATTERN = r"^([Cc][1-8]|[Tt]([1-9]|1[0-2])|[Ll][1-5]|[Ss][1-5])$"  # the roots the catalog knows
+
+
 @router.get("/muscles", response_model=list[MuscleOut], operation_id="listMuscles",
             summary="Muscles with their supplying roots; ?level= gives a root's myotome plus its paraspinals",
             responses=problem_responses(401, 422))
 def list_muscles(
     session: SessionDep, _: Anyone,
-    level: Annotated[str | None, Query(min_length=2, max_length=3, description=(
+    level: Annotated[str | None, Query(min_length=2, max_length=3, pattern=LEVEL_PATTERN, description=(
         "A root level, e.g. L5: the peripheral muscles it supplies, the cranial-nerve muscles examined with it, "
         "and the paraspinals at its paraspinal_levels"))] = None,
     kind: Annotated[Literal["peripheral", "paraspinal"] | None, Query()] = None,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.assessments.schemas import Code, ContentWarning, LevelCode, LongNote, Note
 from app.kit.dates import UtcInstant
+from app.kit.isodates import IsoDate
 from app.treatments.responses import NeedleResponse, ResponseFields, ResponseUpdate
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -94,7 +95,7 @@ class _ContentFields(ResponseFields):  # ResponseFields: per-muscle retests, sor
     retest: LongNote | None = None
     after_care: LongNote | None = None
     plan: LongNote | None = None
-    next_visit: date | None = None
+    next_visit: IsoDate | None = None
     # --- issue 16 (clinical safety) ---
     verbal_consent_today: bool | None = Field(None, description="The day's verbal consent; required to sign")
     safety_overrides: list[SafetyOverride] = Field(default_factory=list, max_length=5)
@@ -131,7 +132,7 @@ class TreatmentUpdate(ResponseUpdate):
     retest: LongNote | None = None
     after_care: LongNote | None = None
     plan: LongNote | None = None
-    next_visit: date | None = None
+    next_visit: IsoDate | None = None
     # --- issue 16 (clinical safety) ---
     verbal_consent_today: bool | None = None
     safety_overrides: list[SafetyOverride] | None = Field(None, max_length=5)
