@@ -277,6 +277,7 @@ CARE_SCOPED = {
     ("GET", "/api/v1/treatments/{treatment_id}/history/{revision}"),
     ("POST", P + "/outcomes"), ("GET", P + "/outcomes"), ("GET", "/api/v1/episodes/{episode_id}/progress"),
     ("GET", "/api/v1/episodes/{episode_id}/progress.svg"), ("GET", P + "/chart"),
+    ("GET", P + "/red-flags"), ("POST", P + "/red-flags/acknowledgements"),
     # FHIR: the patient is in the query (search) or behind the resource id (read); walked with a Procedure.
     ("GET", "/fhir/{resource_type}/{rid}"), ("GET", "/fhir/{resource_type}"),
 }
