@@ -1,5 +1,6 @@
 """Every ORM model, imported here so Alembic sees one metadata."""
 
+from app.models.appointment import Appointment, AppointmentType, ScheduleException, TherapistSchedule
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.base import Base
 from app.models.clinic import Clinic
@@ -20,6 +21,8 @@ from app.models.user import AuthToken, LoginAttempt, User
 
 __all__ = [
                                     "ApiClient",
+                                    "Appointment",
+                                    "AppointmentType",
                                     "Assessment",
                                     "AuditChainHead",
                                     "AuditEvent",
@@ -40,7 +43,9 @@ __all__ = [
                                     "ReferenceCondition",
                                     "ReferenceLevel",
                                     "ReferenceMuscle",
+                                    "ScheduleException",
                                     "Screening",
+                                    "TherapistSchedule",
                                     "Treatment",
                                     "User",
                                     "WebhookDelivery",

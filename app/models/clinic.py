@@ -24,3 +24,5 @@ class Clinic(TimestampMixin, VersionedMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     # Precaution screens older than this many clinic days warn on a treatment (0 = screen the same day).
     screening_recheck_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A patient's cancellation less than this many hours before the visit is flagged late.
+    late_cancellation_hours: Mapped[int] = mapped_column(default=24, server_default="24")

@@ -80,6 +80,7 @@ class TreatmentContent(_ContentFields):
 class TreatmentCreate(_ContentFields):
     episode_id: uuid.UUID
     assessment_id: uuid.UUID | None = None
+    appointment_id: uuid.UUID | None = Field(None, description="The visit this session documents")
     started_at: AwareDatetime | None = Field(None, description="Defaults to now")
 
 
@@ -118,6 +119,7 @@ class TreatmentOut(_ContentFields):
     patient_id: uuid.UUID
     episode_id: uuid.UUID
     assessment_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None = None
     started_at: datetime
     author_id: uuid.UUID
     status: Literal["draft", "signed", "discarded"]
