@@ -90,7 +90,8 @@ def book_series(session: Session, actor: Actor, data: SeriesCreate
             appt = Appointment(patient_id=patient.id, therapist_id=data.therapist_id, type_id=kind.id,
                                start_at=start, end_at=end, blocked_until=end + buffer,
                                status=AppointmentStatus.BOOKED, front_desk_notes=data.front_desk_notes,
-                               outside_hours=not calendar.covers(start, end), series_id=series_id, rrule=data.rrule,
+                               outside_hours=not calendar.covers(start, end), series_id=series_id,
+                               late_cancellation=False, sequence=0, rrule=data.rrule,
                                created_by=actor.id, created_by_type=actor.type)
             booked.append(appt)
             if data.dry_run:  # reported, never stored: give it what a stored one would show

@@ -28,6 +28,8 @@ class ClinicUpdate(BaseModel):
     time_zone: TimeZone | None = None
     screening_recheck_days: int | None = Field(
         None, ge=0, le=365, description="Precaution screens older than this many days warn (0 = same day)")
+    late_cancellation_hours: int | None = Field(
+        None, ge=0, le=168, description="A patient's cancellation less than this many hours ahead is flagged late")
 
 
 class ClinicOut(BaseModel):
@@ -39,5 +41,6 @@ class ClinicOut(BaseModel):
     email: str | None
     time_zone: str
     screening_recheck_days: int
+    late_cancellation_hours: int
     version: int
     updated_at: datetime
