@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from app.appointments import service
 from app.appointments.enums import AppointmentStatus
+from app.appointments.schemas import Visit, VisitNote
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import field_error
@@ -59,6 +61,19 @@ def unsigned(session: Session, actor: Actor, params: PageParams, therapist_id: u
                  detail={"worklist": "unsigned-notes", "therapist_id": str(therapist_id) if therapist_id else None,
                          "result_ids": [str(a.id) for a in rows]})
     return rows, cursor
+
+
+def visits(session: Session, patient_id: uuid.UUID, limit: int) -> tuple[list[Visit], list[Visit]]:
+    """The chart's (upcoming, past) visits, each with its notes: four queries whatever the history."""
+    upcoming, past = for_patient(session, patient_id, limit)
+    notes = notes_for(session, [a.id for a in (*upcoming, *past)])
+
+    def render(rows: Sequence[Appointment]) -> list[Visit]:
+        return [Visit(**out.model_dump(),
+                      notes=[VisitNote(kind=k, id=i, status=s) for k, i, s in notes.get(out.id, [])])
+                for out in service.to_out(session, rows)]
+
+    return render(upcoming), render(past)
 
 
 def for_patient(session: Session, patient_id: uuid.UUID, limit: int) -> tuple[Sequence[Appointment],

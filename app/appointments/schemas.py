@@ -241,6 +241,18 @@ class ScopedResult(BaseModel):
     items: list[AppointmentOut]
 
 
+class VisitNote(BaseModel):
+    kind: str = Field(examples=["treatment"])
+    id: uuid.UUID
+    status: str
+
+
+class Visit(AppointmentOut):
+    """An appointment on the patient's chart, with the notes that document it."""
+
+    notes: list[VisitNote] = Field(default_factory=list)
+
+
 class UnsignedVisit(BaseModel):
     appointment: AppointmentOut
     reason: str
