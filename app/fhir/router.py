@@ -21,6 +21,7 @@ from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import NotFound, Unprocessable, field_error, problem_responses
 from app.kit.pagination import PageParams, paginate
+from app.models.appointment import Appointment
 from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
@@ -31,7 +32,8 @@ router = APIRouter(prefix="/fhir", tags=["fhir"])
 Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
 PatientExporter = Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)]
 FHIR_JSON = "application/fhir+json"
-TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance")
+TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance",
+         "Appointment")
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -71,6 +73,7 @@ def _owner(session: Session, resource_type: str, rid: str) -> uuid.UUID | None:
         "Procedure": [select(Treatment.patient_id).where(Treatment.id == base)],
         "Consent": [select(Consent.patient_id).where(Consent.id == base)],
         "Provenance": [select(ClinicalRevision.patient_id).where(ClinicalRevision.id == base)],
+        "Appointment": [select(Appointment.patient_id).where(Appointment.id == base)],
     }.get(resource_type, [])
     for stmt in candidates:
         found = session.scalar(stmt)
