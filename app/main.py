@@ -14,6 +14,7 @@ from app import migrate
 from app.appointments.router import router as appointments_router
 from app.appointments.router import worklists as worklists_router
 from app.appointments.setup_router import router as appointment_setup_router
+from app.appointments.views_router import router as appointment_views_router
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
 from app.auth.api_keys import RateLimitHeadersMiddleware
@@ -53,7 +54,7 @@ API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_
                episodes_router, assessments_router, consents_router, screenings_router, treatments_router,
                outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
                export_router, export_jobs_router, imports_router,
-               appointment_setup_router, appointments_router, worklists_router,
+               appointment_setup_router, appointments_router, worklists_router, appointment_views_router,
                fhir_bulk_router, fhir_router)  # bulk before the catch-alls
 
 

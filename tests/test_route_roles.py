@@ -276,6 +276,10 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("POST", "/api/v1/appointments/{appointment_id}/cancel", BOOK_WRITE, lambda s, m: Call(
         {"appointment_id": s.fresh_appointment(m)}, json={"reason": "ill", "cancelled_by": "patient"}, headers=V1)),
     ("GET", "/api/v1/worklists/unsigned-notes", CLINICAL_READ, None),
+    ("GET", "/api/v1/schedule/day", ALL, fixed(query={"date": "2027-03-01"})),
+    ("GET", "/api/v1/schedule/week", ALL, None),
+    ("GET", "/api/v1/availability", ALL, fixed(query={"type": APPT_TYPE, "from": "2027-03-01T00:00:00Z",
+                                                      "to": "2027-03-03T00:00:00Z"})),
 ]
 
 
