@@ -33,7 +33,8 @@ AUDIT_READ = frozenset({"admin", "auditor"})
 EXPORT = frozenset({"admin", "therapist"})                    # one patient's record; the whole clinic is admin
 BOOK_WRITE = frozenset({"admin", "therapist", "reception"})   # appointments (a therapist only their own)
 SCHEDULES = frozenset({"admin", "therapist"})                 # working hours (a therapist only their own)
-PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/fhir/metadata")}
+PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/fhir/metadata"),
+          ("GET", "/ical/{token}")}  # the calendar feed: its unguessable, revocable token is the credential
 DOCS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 
@@ -96,6 +97,12 @@ class Scene:
     def own_therapist(self, member: Member) -> str:
         """A therapist manages only their own book; anyone else acts on a fresh therapist's."""
         return str(member.id) if member.role == "therapist" else str(self.staff("therapist").id)
+
+    def with_feed(self, member: Member) -> str:
+        """The member's own (or a fresh) therapist, with a live calendar feed to revoke."""
+        therapist_id = self.own_therapist(member)
+        self.post(f"/api/v1/therapists/{therapist_id}/calendar-feed", self.admin)
+        return therapist_id
 
     def fresh_appointment(self, member: Member, *, past: bool = False, arrived: bool = False) -> str:
         """A booked visit (outside hours, overridden) in a slot of its own, in the member's book if a therapist."""
@@ -276,6 +283,10 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("POST", "/api/v1/appointments/{appointment_id}/cancel", BOOK_WRITE, lambda s, m: Call(
         {"appointment_id": s.fresh_appointment(m)}, json={"reason": "ill", "cancelled_by": "patient"}, headers=V1)),
     ("GET", "/api/v1/worklists/unsigned-notes", CLINICAL_READ, None),
+    ("POST", "/api/v1/therapists/{therapist_id}/calendar-feed", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": s.own_therapist(m)})),
+    ("DELETE", "/api/v1/therapists/{therapist_id}/calendar-feed", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": s.with_feed(m)})),
     ("GET", "/api/v1/schedule/day", ALL, fixed(query={"date": "2027-03-01"})),
     ("GET", "/api/v1/schedule/week", ALL, None),
     ("GET", "/api/v1/availability", ALL, fixed(query={"type": APPT_TYPE, "from": "2027-03-01T00:00:00Z",

@@ -1,6 +1,6 @@
 """Every ORM model, imported here so Alembic sees one metadata."""
 
-from app.models.appointment import Appointment, AppointmentType, ScheduleException, TherapistSchedule
+from app.models.appointment import Appointment, AppointmentType, CalendarFeed, ScheduleException, TherapistSchedule
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.base import Base
 from app.models.clinic import Clinic
@@ -28,6 +28,7 @@ __all__ = [
                                     "AuditEvent",
                                     "AuthToken",
                                     "Base",
+                                    "CalendarFeed",
                                     "ChangeEvent",
                                     "Clinic",
                                     "ClinicalRevision",

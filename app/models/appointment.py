@@ -102,3 +102,17 @@ class Appointment(IdMixin, TimestampMixin, VersionedMixin, Base):
     # A staff user or an API client (appointments:write): no foreign key to users.
     created_by: Mapped[uuid.UUID] = mapped_column()
     created_by_type: Mapped[str] = mapped_column(String(20))
+
+
+class CalendarFeed(IdMixin, Base):
+    """A therapist's iCalendar subscription: an unguessable token (stored only as a hash), revocable."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (Index(None, "therapist_id", "revoked_at"),)
+
+    therapist_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()

@@ -1,8 +1,9 @@
 """appointment book
 
 Appointment types (seeded: "Initial Gunn assessment" 60 min, "IMS treatment" 30 min), therapists'
-weekly schedules and dated exceptions, appointments, the clinic's late-cancellation window, and the
-visit an assessment or treatment documents (`appointment_id`).
+weekly schedules and dated exceptions, appointments, the clinic's late-cancellation window and
+calendar-feed detail, therapists' iCalendar feed tokens, and the visit an assessment or treatment
+documents (`appointment_id`).
 
 Revision ID: 0015
 Revises: 0009
@@ -125,6 +126,23 @@ def upgrade() -> None:
 
     with op.batch_alter_table('clinic', schema=None) as batch_op:
         batch_op.add_column(sa.Column('late_cancellation_hours', sa.Integer(), server_default='24', nullable=False))
+        batch_op.add_column(sa.Column('calendar_feed_detail', sa.String(length=20), server_default='initials', nullable=False))
+
+    op.create_table('calendar_feeds',
+    sa.Column('therapist_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_calendar_feeds_created_by_users')),
+    sa.ForeignKeyConstraint(['therapist_id'], ['users.id'], name=op.f('fk_calendar_feeds_therapist_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_feeds')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_calendar_feeds_token_hash'))
+    )
+    with op.batch_alter_table('calendar_feeds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_feeds_therapist_id_revoked_at'), ['therapist_id', 'revoked_at'], unique=False)
 
     with op.batch_alter_table('treatments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('appointment_id', sa.Uuid(), nullable=True))
@@ -151,7 +169,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_treatments_appointment_id'))
         batch_op.drop_column('appointment_id')
 
+    with op.batch_alter_table('calendar_feeds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendar_feeds_therapist_id_revoked_at'))
+
+    op.drop_table('calendar_feeds')
     with op.batch_alter_table('clinic', schema=None) as batch_op:
+        batch_op.drop_column('calendar_feed_detail')
         batch_op.drop_column('late_cancellation_hours')
 
     with op.batch_alter_table('assessments', schema=None) as batch_op:
