@@ -289,6 +289,7 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
         {"therapist_id": s.with_feed(m)})),
     ("GET", "/api/v1/schedule/day", ALL, fixed(query={"date": "2027-03-01"})),
     ("GET", "/api/v1/schedule/week", ALL, None),
+    ("GET", "/api/v1/reminders", ALL, fixed(query={"from": "2027-03-01T00:00:00Z", "to": "2027-03-03T00:00:00Z"})),
     ("GET", "/api/v1/availability", ALL, fixed(query={"type": APPT_TYPE, "from": "2027-03-01T00:00:00Z",
                                                       "to": "2027-03-03T00:00:00Z"})),
 ]

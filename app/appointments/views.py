@@ -19,6 +19,7 @@ from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import field_error
 from app.models.appointment import HOLDING_STATUSES, Appointment, TherapistSchedule
+from app.models.patient import Patient
 from app.models.user import User
 
 MAX_SLOTS = 500
@@ -129,3 +130,35 @@ def availability(session: Session, type_id: uuid.UUID, therapist_id: uuid.UUID |
     if len(slots) > MAX_SLOTS:
         slots, truncated = slots[:MAX_SLOTS], True
     return Availability(type_id=kind.id, duration_minutes=kind.duration_minutes, items=slots, truncated=truncated)
+
+
+class ReminderContact(BaseModel):
+    phone: str | None
+    email: str | None
+    preferred_name: str | None
+
+
+class Reminder(BaseModel):
+    appointment: AppointmentOut
+    patient_name: str
+    contact: ReminderContact
+    channels: list[str]  # what the clinic's tool can use: "sms"/"phone" with a phone, "email" with an e-mail
+
+
+def reminders(session: Session, actor: Actor, start: datetime, end: datetime) -> list[Reminder]:
+    """Booked visits starting in [start, end) with how to reach each patient (deactivated patients left out)."""
+    if end <= start or end - start > timedelta(days=14):
+        raise field_error("to", "must be after from, and at most 14 days later")
+    rows = session.execute(select(Appointment, Patient).join(Patient, Patient.id == Appointment.patient_id).where(
+        Appointment.status == "booked", Appointment.start_at >= start, Appointment.start_at < end,
+        Patient.active.is_(True)).order_by(Appointment.start_at, Appointment.id).limit(MAX_SLOTS)).all()
+    rendered = service.to_out(session, [a for a, _ in rows])
+    out = []
+    for (_, p), appt in zip(rows, rendered, strict=True):
+        channels = (["sms", "phone"] if p.phone else []) + (["email"] if p.email else [])
+        out.append(Reminder(appointment=appt, patient_name=f"{p.preferred_name or p.given_name} {p.family_name}",
+                            contact=ReminderContact(phone=p.phone, email=p.email, preferred_name=p.preferred_name),
+                            channels=channels))
+    audit.record(session, actor, "search", resource_type="Appointment",
+                 detail={"view": "reminders", "result_ids": [str(r.appointment.id) for r in out]})
+    return out

@@ -53,3 +53,14 @@ def availability(session: SessionDep, actor: Reader, type_: Annotated[uuid.UUID,
         if value.tzinfo is None:
             raise field_error(name, "give a time zone offset, e.g. 2027-03-15T00:00:00-04:00")
     return views.availability(session, type_, therapist, from_, to, step)
+
+
+@router.get("/reminders", response_model=list[views.Reminder], operation_id="appointmentReminders",
+            summary="Booked visits in a window (at most 14 days) with each patient's contact details, for the "
+            "clinic's SMS or e-mail tool", responses=problem_responses(401, 403, 422))
+def reminders(session: SessionDep, actor: Reader, from_: Annotated[datetime, Query(alias="from")],
+              to: datetime) -> list[views.Reminder]:
+    for name, value in (("from", from_), ("to", to)):
+        if value.tzinfo is None:
+            raise field_error(name, "give a time zone offset, e.g. 2027-03-15T00:00:00-04:00")
+    return views.reminders(session, actor, from_, to)
