@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app import migrate
 from app.appointments.calendar_router import router as calendar_router
+from app.appointments.router import imports as appointment_imports_router
 from app.appointments.router import router as appointments_router
 from app.appointments.router import worklists as worklists_router
 from app.appointments.setup_router import router as appointment_setup_router
@@ -56,7 +57,7 @@ API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_
                outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
                export_router, export_jobs_router, imports_router,
                appointment_setup_router, appointments_router, worklists_router, appointment_views_router,
-               calendar_router,
+               calendar_router, appointment_imports_router,
                fhir_bulk_router, fhir_router)  # bulk before the catch-alls
 
 

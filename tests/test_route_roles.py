@@ -287,6 +287,8 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
         {"therapist_id": s.own_therapist(m)})),
     ("DELETE", "/api/v1/therapists/{therapist_id}/calendar-feed", SCHEDULES, lambda s, m: Call(
         {"therapist_id": s.with_feed(m)})),
+    ("POST", "/api/v1/imports/appointments", ADMIN, lambda s, m: Call(query={"dry_run": "true"}, files={"file": (
+        "a.csv", b"Chart,Therapist,Type,Date,Time\nX,x@example.com,IMS treatment,2027-03-01,09:00\n", "text/csv")})),
     ("GET", "/api/v1/schedule/day", ALL, fixed(query={"date": "2027-03-01"})),
     ("GET", "/api/v1/schedule/week", ALL, None),
     ("GET", "/api/v1/reminders", ALL, fixed(query={"from": "2027-03-01T00:00:00Z", "to": "2027-03-03T00:00:00Z"})),

@@ -10,9 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from app.appointments import queries, series, service
+from app.appointments import importer, queries, series, service
 from app.appointments.enums import AppointmentStatus, Scope
 from app.appointments.schemas import (
     AppointmentCreate,
@@ -162,3 +162,24 @@ def unsigned_notes(session: SessionDep, actor: ClinicalReader, page: PageParamsD
     rows, cursor = queries.unsigned(session, actor, page, therapist)
     return Page(items=[UnsignedVisit(appointment=o, reason="completed without a signed assessment or treatment")
                        for o in service.to_out(session, rows)], next_cursor=cursor)
+
+
+imports = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+Importer = Annotated[Actor, Authorize(Permission.PATIENTS_IMPORT)]
+
+
+@imports.post("/appointments", response_model=importer.AppointmentImportReport, operation_id="importAppointments",
+              summary="Import appointments from another system's CSV export (admin)",
+              description="Columns: chart number, therapist e-mail, type name, and `start` (ISO) or `date` + `time` "
+              "(clinic time); optional duration, status (booked/completed/cancelled/no-show...), notes. "
+              "`dry_run=true` reports row by row; a real run books every row or, if any is invalid, nothing (422).",
+              responses={**problem_responses(401, 403, 413, 422),
+                         201: {"model": importer.AppointmentImportReport, "description": "Imported"}})
+def import_appointments(
+    session: SessionDep, actor: Importer, response: Response,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-1252; comma, semicolon or tab)")],
+    dry_run: Annotated[bool, Query(description="Report only; book nothing")] = False,
+) -> importer.AppointmentImportReport:
+    report = importer.import_csv(session, actor, file.file.read(), dry_run=dry_run)
+    response.status_code = 200 if dry_run else 201
+    return report

@@ -106,6 +106,8 @@ EXAMPLES: dict[str, Any] = {
     "OutcomeCreate": {"instrument": "nprs", "responses": [4]},
     "ExportRequest": {"format": "ndjson", "since": "2026-11-01T00:00:00Z"},
     "Body_importPatients": {"file": "First Name,Last Name,DOB\nMargaret,Lindqvist,1961-04-17\n"},
+    "Body_importAppointments": {"file": "Chart,Therapist,Type,Date,Time,Status\n"
+                                "C-1001,a.chen@clinic.example,IMS treatment,2027-03-15,09:00,booked\n"},
 }
 
 
