@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.appointments import fhir as appointment_fhir
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
@@ -33,7 +34,8 @@ Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
 PatientExporter = Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)]
 FHIR_JSON = "application/fhir+json"
 TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance",
-         "Appointment")
+         "Appointment", "Schedule", "Slot")
+SCHEDULING = ("Schedule", "Slot")  # not in a patient's compartment: a therapist's bookable time (issue 14)
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -47,6 +49,10 @@ def metadata() -> JSONResponse:
               {"name": "_count", "type": "number"}]
     resources = [{"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
                   "searchParam": search if t not in ("Patient", "Practitioner") else search[1:]} for t in TYPES]
+    by_type = {r["type"]: r for r in resources}
+    by_type["Schedule"]["searchParam"] = [{"name": "actor", "type": "reference"}]
+    by_type["Slot"]["searchParam"] = [{"name": "schedule", "type": "reference"}, {"name": "start", "type": "date"},
+                                      {"name": "service-type", "type": "token"}]
     resources[0]["operation"] = [{"name": "everything",
                                   "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]
     return _fhir({"resourceType": "CapabilityStatement", "status": "active", "date": utcnow().date().isoformat(),
@@ -118,6 +124,14 @@ def read(session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JS
             raise NotFound(f"No Practitioner/{rid}")
         audit.record(session, actor, "read", resource_type="Practitioner", resource_id=user.id)
         return _fhir(mapping.practitioner(user))
+    if resource_type in SCHEDULING:
+        therapist_id = uuid.UUID(rid) if resource_type == "Schedule" and _is_uuid(rid) else None
+        hit = (appointment_fhir.find_schedules(session, therapist_id) if therapist_id else []) \
+            if resource_type == "Schedule" else [r for r in [appointment_fhir.read_slot(session, rid)] if r]
+        if not hit:
+            raise NotFound(f"No {resource_type}/{rid}")
+        audit.record(session, actor, "read", resource_type=resource_type, resource_id=rid)
+        return _fhir(hit[0])
     owner = _owner(session, resource_type, rid)
     found = next((r for r in _resources_of(session, owner) if r["resourceType"] == resource_type and r["id"] == rid),
                  None) if owner else None
@@ -125,6 +139,14 @@ def read(session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JS
         raise NotFound(f"No {resource_type}/{rid}")
     audit.record(session, actor, "read", resource_type=resource_type, resource_id=rid, patient_id=owner)
     return _fhir(found)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -140,9 +162,21 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
            patient: Annotated[str | None, Query(description="Patient/<id> or <id>")] = None,
            last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated")] = None,
            count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 50,
-           page: Annotated[str | None, Query(alias="_page", max_length=512)] = None) -> JSONResponse:
+           page: Annotated[str | None, Query(alias="_page", max_length=512)] = None,
+           actor_ref: Annotated[str | None, Query(alias="actor", description="Schedule: Practitioner/<id>")] = None,
+           schedule: Annotated[str | None, Query(description="Slot: Schedule/<id> (required)")] = None,
+           slot_start: Annotated[list[str] | None, Query(alias="start", description="Slot: ge<date> and lt<date>")
+                                 ] = None,
+           service_type: Annotated[str | None, Query(alias="service-type", description="Slot: type name")] = None,
+           ) -> JSONResponse:
     if resource_type not in TYPES:
         raise NotFound(f"Resource type {resource_type} is not supported")
+    if resource_type in SCHEDULING:
+        found = _scheduling(session, resource_type, actor_ref, schedule, slot_start, service_type)[:count]
+        audit.record(session, actor, "search", resource_type=resource_type, detail={"count": len(found)})
+        body = _searchset(request, found, None)
+        body["total"] = len(found)
+        return _fhir(body)
     bounds = [_date_bound(v) for v in last_updated or []]
     if resource_type in ("Patient", "Practitioner") and patient is None:
         model: Any = Patient if resource_type == "Patient" else User
@@ -163,6 +197,21 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
     body = _searchset(request, chunk, nxt)
     body["total"] = len(everything)
     return _fhir(body)
+
+
+def _scheduling(session: Session, resource_type: str, actor_ref: str | None, schedule: str | None,
+                start: list[str] | None, service_type: str | None) -> list[mapping.Resource]:
+    if resource_type == "Schedule":
+        therapist = _uuid(actor_ref.removeprefix("Practitioner/")) if actor_ref else None
+        return appointment_fhir.find_schedules(session, therapist)
+    if schedule is None:
+        raise field_error("schedule", "searching Slot needs schedule=Schedule/<id>")
+    bounds = dict(_date_bound(v) for v in start or [])
+    now = utcnow()
+    lower = bounds.get("ge") or bounds.get("gt") or now
+    upper = bounds.get("lt") or bounds.get("le") or lower + timedelta(days=7)
+    return appointment_fhir.search_slots(session, _uuid(schedule.removeprefix("Schedule/")), lower, upper,
+                                         service_type)
 
 
 def _date_bound(value: str) -> tuple[str, datetime]:

@@ -79,3 +79,30 @@ def test_the_archive_round_trips_the_appointment_book(client, staff, db_url, tem
         assert _contents(archive) == _contents(next((tmp_path / "b").glob("*.zip")))
     finally:
         template_db.drop(empty)
+
+
+def test_fhir_schedules_and_free_slots_for_scheduling_clients(client, staff):
+    admin, therapist = staff("admin"), staff("therapist")
+    set_hours(client, admin, therapist)
+    patient = make_patient(client, admin)
+    taken = book(client, admin, patient["id"], therapist, "2027-03-15T09:00:00-04:00")
+    schedules = client.get("/fhir/Schedule", headers=therapist.headers).json()
+    assert [e["resource"]["id"] for e in schedules["entry"]] == [str(therapist.id)]
+    for entry in schedules["entry"]:
+        get_fhir_model_class("Schedule").model_validate(entry["resource"])
+    assert client.get(f"/fhir/Schedule/{therapist.id}", headers=therapist.headers).status_code == 200
+    slots = client.get("/fhir/Slot", params=[("schedule", f"Schedule/{therapist.id}"),
+                                             ("start", "ge2027-03-15T09:00:00-04:00"),
+                                             ("start", "lt2027-03-15T10:00:00-04:00")], headers=therapist.headers)
+    assert slots.status_code == 200, slots.text
+    found = [e["resource"] for e in slots.json()["entry"]]
+    for resource in found:
+        get_fhir_model_class("Slot").model_validate(resource)
+    # 09:00 is booked (09:00-09:30); slots start every 15 minutes within the window
+    assert [s["start"] for s in found] == ["2027-03-15T09:30:00-04:00", "2027-03-15T09:45:00-04:00"]
+    busy = client.get(f"/fhir/Slot/{therapist.id}-20270315T1300Z", headers=therapist.headers).json()
+    assert busy["status"] == "busy" and taken["id"]
+    free = client.get(f"/fhir/Slot/{found[0]['id']}", headers=therapist.headers).json()
+    assert free["status"] == "free"
+    assert client.get(f"/fhir/Slot/{therapist.id}-20270314T1300Z", headers=therapist.headers).status_code == 404
+    assert client.get("/fhir/Slot", headers=therapist.headers).status_code == 422
