@@ -102,7 +102,7 @@ def get_appointment(session: SessionDep, actor: Reader, appointment_id: uuid.UUI
 def update_appointment(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, body: AppointmentUpdate,
                        expected: IfMatch, response: Response, scope: ScopeQuery = Scope.THIS) -> ScopedResult:
     appt = service.get(session, appointment_id)
-    if scope == Scope.FOLLOWING and appt.series_id is not None and "start" in body.model_fields_set:
+    if scope == Scope.FOLLOWING and appt.series_id is not None:
         moved = series.move_following(session, actor, appt, body, expected)
     else:
         moved = [service.update(session, actor, appt, body, expected)]

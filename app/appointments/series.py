@@ -124,7 +124,8 @@ def scoped(session: Session, appt: Appointment, scope: Scope) -> list[Appointmen
 
 def move_following(session: Session, actor: Actor, appt: Appointment, data: AppointmentUpdate,
                    expected_version: int) -> list[Appointment]:
-    """Shift this occurrence and the following ones by the same change of local date and time of day."""
+    """Apply a change to this occurrence and the following ones: a new start shifts each by the same change of
+    local date and time of day; a new therapist, type or front-desk note applies to each."""
     check_version(appt.version, expected_version)
     targets = scoped(session, appt, Scope.FOLLOWING)
     zone = schedules.zone(session)
@@ -138,9 +139,10 @@ def move_following(session: Session, actor: Actor, appt: Appointment, data: Appo
         targets.reverse()
     for target in targets:
         local = target.start_at.astimezone(zone)
-        start = datetime.combine(local.date() + day_shift, new_local.timetz().replace(tzinfo=zone))
         fields = {k: getattr(data, k) for k in data.model_fields_set if k not in ("start", "end")}
-        change = AppointmentUpdate(start=start, **fields)
+        if "start" in data.model_fields_set:
+            fields["start"] = datetime.combine(local.date() + day_shift, new_local.timetz().replace(tzinfo=zone))
+        change = AppointmentUpdate(**fields)
         moved.append(service.update(session, actor, target, change, target.version))
     return sorted(moved, key=lambda a: a.start_at)
 

@@ -165,3 +165,21 @@ def test_series_times_are_stored_in_utc_with_each_dates_offset(client, staff, db
     assert [r.start_at.hour for r in rows] == [15, 15, 14]  # 10:00 EST, EST, EDT
     assert all(r.start_at.tzinfo is not None and r.rrule == "FREQ=WEEKLY;COUNT=3" for r in rows)
     assert datetime.fromisoformat(course[2]["start"]).utcoffset().total_seconds() == -4 * 3600
+
+
+def test_a_note_or_another_therapist_for_the_rest_of_a_course(client, staff):
+    admin, therapist, cover = staff("admin"), staff("therapist"), staff("therapist")
+    set_hours(client, admin, therapist)
+    set_hours(client, admin, cover)
+    patient = make_patient(client, admin)
+    course = _course(client, admin, therapist, patient["id"])
+    url = f"/api/v1/appointments/{course[2]['id']}"
+    out = client.patch(url, params={"scope": "following"}, json={"therapist_id": str(cover.id),
+                                                                  "front_desk_notes": "Covering therapist"},
+                       headers={**admin.headers, "If-Match": 'W/"1"'})
+    assert out.status_code == 200, out.text
+    assert [(a["therapist_id"], a["front_desk_notes"], a["start"][:16]) for a in out.json()["items"]] == [
+        (str(cover.id), "Covering therapist", "2027-03-15T10:00"), (str(cover.id), "Covering therapist",
+                                                                    "2027-03-22T10:00")]
+    assert client.get(f"/api/v1/appointments/{course[1]['id']}", headers=admin.headers).json()["therapist_id"] == \
+        str(therapist.id)
