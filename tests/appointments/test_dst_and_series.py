@@ -183,3 +183,21 @@ def test_a_note_or_another_therapist_for_the_rest_of_a_course(client, staff):
                                                                     "2027-03-22T10:00")]
     assert client.get(f"/api/v1/appointments/{course[1]['id']}", headers=admin.headers).json()["therapist_id"] == \
         str(therapist.id)
+
+
+def test_the_autumn_change_neither_shifts_nor_drops_a_weekly_course(client, staff):
+    admin, therapist = staff("admin"), staff("therapist")
+    set_hours(client, admin, therapist)
+    patient = make_patient(client, admin)
+    response = client.post("/api/v1/appointments/series", json={
+        "patient_id": patient["id"], "therapist_id": str(therapist.id), "type_id": IMS,
+        "start": "2027-10-29T16:30:00-04:00", "rrule": "FREQ=WEEKLY;COUNT=3"}, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    out = response.json()
+    # 2027-11-07 the clocks go back: the Friday 16:30 visit stays at 16:30 (now -05:00), none is skipped.
+    assert [a["start"] for a in out["booked"]] == ["2027-10-29T16:30:00-04:00", "2027-11-05T16:30:00-04:00",
+                                                   "2027-11-12T16:30:00-05:00"]
+    assert out["skipped"] == []
+    sheet = client.get("/api/v1/schedule/day", params={"date": "2027-11-12", "therapist": str(therapist.id)},
+                       headers=admin.headers).json()
+    assert [a["start"] for a in sheet["therapists"][0]["appointments"]] == ["2027-11-12T16:30:00-05:00"]
