@@ -13,6 +13,12 @@ from fastapi import FastAPI
 
 from app import migrate
 from app.access.router import router as access_router
+from app.appointments.calendar_router import router as calendar_router
+from app.appointments.router import imports as appointment_imports_router
+from app.appointments.router import router as appointments_router
+from app.appointments.router import worklists as worklists_router
+from app.appointments.setup_router import router as appointment_setup_router
+from app.appointments.views_router import router as appointment_views_router
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
 from app.auth.api_keys import RateLimitHeadersMiddleware
@@ -55,6 +61,8 @@ API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_
                outcomes_router, chart_router, api_clients_router, changes_router, webhooks_router,
                export_router, export_jobs_router, imports_router, access_router,
                red_flags_router,
+               appointment_setup_router, appointments_router, worklists_router, appointment_views_router,
+               calendar_router, appointment_imports_router,
                fhir_bulk_router, fhir_router)  # bulk before the catch-alls
 
 

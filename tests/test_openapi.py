@@ -25,7 +25,7 @@ from tests.factories import PASSWORD
 
 # What an API key can be granted (every key also holds "authenticated"; "export" brings "patient:export").
 API_KEY_PERMISSIONS = {"patients:read", "patients:write", "clinical:read", "clinical:write", "export", "webhooks",
-                       "authenticated", "patient:export"}
+                       "authenticated", "patient:export", "appointments:read", "appointments:write"}
 RATE_HEADERS = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
 
 

@@ -11,6 +11,7 @@ policy"): on the care team (the table as written), not in care (every route into
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,10 @@ CLINICAL_READ = frozenset({"admin", "therapist", "auditor"})
 CLINICAL_WRITE = frozenset({"admin", "therapist"})            # the admin here is also rostered to needle
 AUDIT_READ = frozenset({"admin", "auditor"})
 EXPORT = frozenset({"admin", "therapist"})                    # one patient's record; the whole clinic is admin
-PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/fhir/metadata")}
+BOOK_WRITE = frozenset({"admin", "therapist", "reception"})   # appointments (a therapist only their own)
+SCHEDULES = frozenset({"admin", "therapist"})                 # working hours (a therapist only their own)
+PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/fhir/metadata"),
+          ("GET", "/ical/{token}")}  # the calendar feed: its unguessable, revocable token is the credential
 DOCS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 
@@ -108,11 +112,35 @@ class Scene:
         assert response.status_code == 202, response.text
         return response.headers["content-location"].rsplit("/", 1)[1]
 
+    def own_therapist(self, member: Member) -> str:
+        """A therapist manages only their own book; anyone else acts on a fresh therapist's."""
+        return str(member.id) if member.role == "therapist" else str(self.staff("therapist").id)
+
+    def with_feed(self, member: Member) -> str:
+        """The member's own (or a fresh) therapist, with a live calendar feed to revoke."""
+        therapist_id = self.own_therapist(member)
+        self.post(f"/api/v1/therapists/{therapist_id}/calendar-feed", self.admin)
+        return therapist_id
+
+    def fresh_appointment(self, member: Member, *, past: bool = False, arrived: bool = False) -> str:
+        """A booked visit (outside hours, overridden) in a slot of its own, in the member's book if a therapist."""
+        n = next(_SLOTS)
+        start = f"{'2025' if past else '2027'}-03-{1 + n // 8:02d}T{9 + n % 8:02d}:00:00-05:00"
+        appt = self.post("/api/v1/appointments", self.admin, {
+            "patient_id": self.ids["patient_id"], "type_id": APPT_TYPE, "start": start, "override_hours": True,
+            "therapist_id": str(member.id) if member.role == "therapist" else str(self.therapist.id)})
+        if arrived:
+            self.client.post(f"/api/v1/appointments/{appt['id']}/arrive", headers={**self.admin.headers, **V1})
+        return str(appt["id"])
+
     def etag(self, path: str) -> str:
         return self.client.get(path, headers=self.admin.headers).headers["etag"]
 
 
 V1 = {"If-Match": 'W/"1"'}
+V2 = {"If-Match": 'W/"2"'}
+APPT_TYPE = "018f0000-0000-7000-8000-0000000a0001"
+_SLOTS = itertools.count()
 ASYNC = {"Prefer": "respond-async"}
 P = "/api/v1/patients/{patient_id}"
 Arrange = Callable[[Scene, Member], Call]
@@ -254,6 +282,53 @@ TABLE: list[tuple[str, str, frozenset[str], Arrange | None]] = [
     ("POST", P + "/care-team/{user_id}/end", FRONT_DESK, lambda s, m: Call({"user_id": s.member_of_the_team(m)})),
     ("POST", P + "/break-glass", frozenset({"therapist"}), lambda s, m: Call(
         {"patient_id": s.fresh_patient()}, json={"reason": "patient collapsed in the waiting room"})),
+    # The appointment book (issue 14): reception and therapists book (a therapist their own), auditors read;
+    # types are the admin's; working hours the admin's or the therapist's own; the worklist is clinical.
+    ("GET", "/api/v1/appointment-types", ALL, None),
+    ("POST", "/api/v1/appointment-types", ADMIN, lambda s, m: Call(json={"name": f"T {m.id}", "duration_minutes": 20})),
+    ("PATCH", "/api/v1/appointment-types/{type_id}", ADMIN, lambda s, m: Call({"type_id": s.post(
+        "/api/v1/appointment-types", s.admin, {"name": f"P {m.id}", "duration_minutes": 20})["id"]},
+        json={"colour": "#00ff00"}, headers=V1)),
+    ("GET", "/api/v1/therapists/{therapist_id}/schedule", ALL, None),
+    ("PUT", "/api/v1/therapists/{therapist_id}/schedule", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": s.own_therapist(m)}, json={"hours": {"mon": [{"start": "09:00", "end": "12:00"}]}})),
+    ("GET", "/api/v1/therapists/{therapist_id}/schedule/exceptions", ALL, None),
+    ("POST", "/api/v1/therapists/{therapist_id}/schedule/exceptions", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": s.own_therapist(m)}, json={"on_date": "2027-04-02", "kind": "holiday"})),
+    ("DELETE", "/api/v1/therapists/{therapist_id}/schedule/exceptions/{exception_id}", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": (t := s.own_therapist(m)), "exception_id": s.post(
+            f"/api/v1/therapists/{t}/schedule/exceptions", s.admin, {"on_date": "2027-04-05", "kind": "sick_day"}
+        )["id"]})),
+    ("POST", "/api/v1/appointments", BOOK_WRITE, lambda s, m: Call(json={
+        "patient_id": s.ids["patient_id"], "therapist_id": s.own_therapist(m), "type_id": APPT_TYPE,
+        "start": "2027-05-03T10:00:00-04:00", "override_hours": True})),
+    ("GET", "/api/v1/appointments", ALL, None),
+    ("POST", "/api/v1/appointments/series", BOOK_WRITE, lambda s, m: Call(json={
+        "patient_id": s.ids["patient_id"], "therapist_id": s.own_therapist(m), "type_id": APPT_TYPE,
+        "start": "2027-05-04T10:00:00-04:00", "rrule": "FREQ=WEEKLY;COUNT=2", "override_hours": True})),
+    ("GET", "/api/v1/appointments/{appointment_id}", ALL, None),
+    ("PATCH", "/api/v1/appointments/{appointment_id}", BOOK_WRITE, lambda s, m: Call(
+        {"appointment_id": s.fresh_appointment(m)}, json={"front_desk_notes": "Bring forms"}, headers=V1)),
+    ("POST", "/api/v1/appointments/{appointment_id}/arrive", BOOK_WRITE, lambda s, m: Call(
+        {"appointment_id": s.fresh_appointment(m)}, headers=V1)),
+    ("POST", "/api/v1/appointments/{appointment_id}/complete", BOOK_WRITE, lambda s, m: Call(
+        {"appointment_id": s.fresh_appointment(m, arrived=True)}, headers=V2)),
+    ("POST", "/api/v1/appointments/{appointment_id}/no-show", BOOK_WRITE, lambda s, m: Call(
+        {"appointment_id": s.fresh_appointment(m, past=True)}, headers=V1)),
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel", BOOK_WRITE, lambda s, m: Call(
+        {"appointment_id": s.fresh_appointment(m)}, json={"reason": "ill", "cancelled_by": "patient"}, headers=V1)),
+    ("GET", "/api/v1/worklists/unsigned-notes", CLINICAL_READ, None),
+    ("POST", "/api/v1/therapists/{therapist_id}/calendar-feed", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": s.own_therapist(m)})),
+    ("DELETE", "/api/v1/therapists/{therapist_id}/calendar-feed", SCHEDULES, lambda s, m: Call(
+        {"therapist_id": s.with_feed(m)})),
+    ("POST", "/api/v1/imports/appointments", ADMIN, lambda s, m: Call(query={"dry_run": "true"}, files={"file": (
+        "a.csv", b"Chart,Therapist,Type,Date,Time\nX,x@example.com,IMS treatment,2027-03-01,09:00\n", "text/csv")})),
+    ("GET", "/api/v1/schedule/day", ALL, fixed(query={"date": "2027-03-01"})),
+    ("GET", "/api/v1/schedule/week", ALL, None),
+    ("GET", "/api/v1/reminders", ALL, fixed(query={"from": "2027-03-01T00:00:00Z", "to": "2027-03-03T00:00:00Z"})),
+    ("GET", "/api/v1/availability", ALL, fixed(query={"type": APPT_TYPE, "from": "2027-03-01T00:00:00Z",
+                                                      "to": "2027-03-03T00:00:00Z"})),
 ]
 
 # Routes into the scene patient's chart: a therapist needs a care relationship with that patient.
@@ -351,6 +426,8 @@ def scene(app, client, staff, settings) -> Scene:
     ids["delivery_id"] = s.post("/api/v1/webhooks/{webhook_id}/ping", admin)["id"]
     ids["job_id"] = s.post("/api/v1/exports", admin, {"format": "ndjson"})["id"]
     ids["bulk_job_id"] = s.bulk_job()
+    ids["therapist_id"] = str(therapist.id)
+    ids["appointment_id"] = s.fresh_appointment(therapist)
     assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 2  # finished exports to download
     return s
 

@@ -128,6 +128,7 @@ class AssessmentContent(_ContentFields):
 class AssessmentCreate(_ContentFields):
     episode_id: uuid.UUID
     assessed_at: UtcInstant | None = Field(None, description="Defaults to now")
+    appointment_id: uuid.UUID | None = Field(None, description="The visit this assessment documents")
 
 
 class AssessmentUpdate(ExamUpdate):
@@ -159,6 +160,7 @@ class AssessmentOut(_ContentFields):
     id: uuid.UUID
     patient_id: uuid.UUID
     episode_id: uuid.UUID
+    appointment_id: uuid.UUID | None = None
     assessed_at: datetime
     author_id: uuid.UUID
     status: Literal["draft", "signed", "discarded"]

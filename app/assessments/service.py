@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.appointments import service as appointments
 from app.assessments.gunn_exam import EXAM_LISTS
 from app.assessments.schemas import (
     AmendmentCreate,
@@ -56,7 +57,8 @@ def to_out(session: Session, assessment: Assessment) -> AssessmentOut:
     content = content_of(assessment)
     warnings = _warnings(session, content)
     fields = {name: getattr(assessment, name) for name in (
-        "id", "patient_id", "episode_id", "author_id", "status", "signed_at", "signed_by", "content_hash",
+        "id", "patient_id", "episode_id", "appointment_id", "author_id", "status", "signed_at", "signed_by",
+        "content_hash",
         "revision", "version", "created_at", "updated_at", "discarded_at")}
     return AssessmentOut(**content.model_dump(), **{k: v for k, v in fields.items() if k != "assessed_at"},
                          warnings=warnings)
@@ -69,10 +71,12 @@ def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCre
         raise field_error("episode_id", "this episode belongs to another patient")
     if episode.status != "open":
         raise Conflict("The episode is discharged; open a new episode (or reopen it) before assessing")
-    values = data.model_dump(exclude={"episode_id"})
+    appointment_id = appointments.linkable(session, patient.id, data.appointment_id)
+    values = data.model_dump(exclude={"episode_id", "appointment_id"})
     values["assessed_at"] = data.assessed_at or utcnow()
     content = _checked(session, values)
-    assessment = Assessment(patient_id=patient.id, episode_id=episode.id, author_id=author_id, status="draft",
+    assessment = Assessment(patient_id=patient.id, episode_id=episode.id, appointment_id=appointment_id,
+                            author_id=author_id, status="draft",
                             assessed_at=content.assessed_at, content=content.model_dump(mode="json"), revision=0)
     session.add(assessment)
     session.flush()

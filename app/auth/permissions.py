@@ -21,19 +21,25 @@ class Permission(StrEnum):
     PATIENT_EXPORT = "patient:export"   # one patient's complete record
     WEBHOOKS = "webhooks"
     INTEGRATIONS_MANAGE = "integrations:manage"  # API clients (admin only; never an API-client scope)
+    APPOINTMENTS_READ = "appointments:read"    # the appointment book (no clinical content)
+    APPOINTMENTS_WRITE = "appointments:write"  # book, move, cancel; a therapist only their own visits
+    SCHEDULES_WRITE = "schedules:write"        # working hours and exceptions; a therapist only their own
     AUTHENTICATED = "authenticated"     # any signed-in actor (own profile, clinic profile, reference data)
 
 
 # What an API client may be granted; every client also holds AUTHENTICATED (reference data, clinic).
 API_CLIENT_SCOPES = (Permission.PATIENTS_READ, Permission.PATIENTS_WRITE, Permission.CLINICAL_READ,
-                     Permission.CLINICAL_WRITE, Permission.EXPORT, Permission.WEBHOOKS)
+                     Permission.CLINICAL_WRITE, Permission.EXPORT, Permission.WEBHOOKS,
+                     Permission.APPOINTMENTS_READ, Permission.APPOINTMENTS_WRITE)
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(Permission),
     "therapist": frozenset({Permission.AUTHENTICATED, Permission.PATIENTS_READ, Permission.PATIENTS_WRITE,
-                            Permission.CLINICAL_READ, Permission.CLINICAL_WRITE, Permission.PATIENT_EXPORT}),
-    "reception": frozenset({Permission.AUTHENTICATED, Permission.PATIENTS_READ, Permission.PATIENTS_WRITE}),
+                            Permission.CLINICAL_READ, Permission.CLINICAL_WRITE, Permission.PATIENT_EXPORT,
+                            Permission.APPOINTMENTS_READ, Permission.APPOINTMENTS_WRITE, Permission.SCHEDULES_WRITE}),
+    "reception": frozenset({Permission.AUTHENTICATED, Permission.PATIENTS_READ, Permission.PATIENTS_WRITE,
+                            Permission.APPOINTMENTS_READ, Permission.APPOINTMENTS_WRITE}),
     "auditor": frozenset({Permission.AUTHENTICATED, Permission.PATIENTS_READ, Permission.CLINICAL_READ,
-                          Permission.AUDIT_READ}),
+                          Permission.AUDIT_READ, Permission.APPOINTMENTS_READ}),
 }

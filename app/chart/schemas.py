@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from app.appointments.schemas import Visit
 from app.assessments.summary import SegmentalSummary
 from app.consents.schemas import ConsentOut
 from app.episodes.schemas import EpisodeOut
@@ -34,3 +35,5 @@ class Chart(BaseModel):
     latest_assessment: LatestAssessment | None
     recent_treatments: list[TreatmentOut]
     progress: list[Progress]
+    upcoming_visits: list[Visit] = []  # soonest first (issue 14)
+    past_visits: list[Visit] = []      # most recent first, cancelled and missed ones included

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.appointments import queries as appointments
 from app.assessments import service as assessments
 from app.assessments.summary import summarise
 from app.chart.schemas import Chart, LatestAssessment
@@ -24,6 +25,7 @@ from app.treatments import service as treatments
 from app.treatments.safety import SafetyContext
 
 RECENT_TREATMENTS = 10
+VISITS = 10
 
 
 def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
@@ -41,8 +43,10 @@ def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
     episode_ids = [e.id for e in open_episodes]
     series_treatments, series_outcomes = outcomes.load_for_episodes(session, episode_ids)
     cat = catalog(session)
+    upcoming, past = appointments.visits(session, patient.id, VISITS)
     audit.record(session, actor, "read", resource_type="PatientChart", resource_id=patient.id, patient_id=patient.id,
-                 detail={"treatments": [str(t.id) for t in recent], "assessment": str(latest.id) if latest else None})
+                 detail={"treatments": [str(t.id) for t in recent], "assessment": str(latest.id) if latest else None,
+                         "appointments": [str(v.id) for v in (*upcoming, *past)]})
     return Chart(
         patient=PatientOut.model_validate(patient),
         open_episodes=[EpisodeOut.model_validate(e) for e in open_episodes],
@@ -56,4 +60,5 @@ def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
             summary=summarise(cat, assessments.content_of(latest), str(latest.id))) if latest else None,
         recent_treatments=[treatments.to_out(session, t, ctx) for t in recent],
         progress=[outcomes.build_progress(eid, series_treatments, series_outcomes) for eid in episode_ids],
+        upcoming_visits=upcoming, past_visits=past,
     )

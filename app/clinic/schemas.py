@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
@@ -30,6 +30,10 @@ class ClinicUpdate(BaseModel):
         None, ge=0, le=365, description="Precaution screens older than this many days warn (0 = same day)")
     screening_valid_days: int | None = Field(
         None, ge=0, le=365, description="A screen older than this many days is not current: no needling (default 30)")
+    late_cancellation_hours: int | None = Field(
+        None, ge=0, le=168, description="A patient's cancellation less than this many hours ahead is flagged late")
+    calendar_feed_detail: Literal["initials", "full_name", "none"] | None = Field(
+        None, description="How much of the patient therapists' calendar feeds show (default initials)")
 
 
 class ClinicOut(BaseModel):
@@ -42,5 +46,7 @@ class ClinicOut(BaseModel):
     time_zone: str
     screening_recheck_days: int
     screening_valid_days: int
+    late_cancellation_hours: int
+    calendar_feed_detail: str
     version: int
     updated_at: datetime

@@ -24,7 +24,8 @@ def update(session: Session, actor: Actor, data: ClinicUpdate, expected_version:
     clinic = get(session)
     check_version(clinic.version, expected_version)
     changes = data.model_dump(exclude_unset=True, mode="json")
-    for name in ("name", "time_zone", "screening_recheck_days", "screening_valid_days"):
+    for name in ("name", "time_zone", "screening_recheck_days", "screening_valid_days", "late_cancellation_hours",
+                 "calendar_feed_detail"):
         if name in changes and changes[name] is None:
             raise field_error(name, "may not be null")
     for name, value in changes.items():

@@ -16,11 +16,11 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Column, Date, Engine, Table, Uuid, create_engine, delete, event, func, insert, select
+from sqlalchemy import Column, Date, Engine, Table, Time, Uuid, create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -37,7 +37,8 @@ SKIPPED = {"reference_levels", "reference_muscles", "reference_conditions", "aut
 # Credentials never leave in the CSV export (made for other software, not for restoring this one). The NDJSON
 # archive keeps them: a restore must keep staff able to sign in, API keys working and webhooks signed.
 SECRET_COLUMNS = {"password_hash", "token_hash", "key_hash", "secret"}
-SEEDED = {"clinic", "counters", "audit_chain_heads"}  # exist after migration: replaced on import
+SEEDED = {"clinic", "counters", "audit_chain_heads",  # exist after migration: replaced on import
+          "appointment_types"}
 BATCH = 1000
 # OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a formula. Such text
 # cells are written with a leading single quote (shown as text, the quote hidden by spreadsheet programs);
@@ -65,7 +66,7 @@ def archived_tables() -> list[Table]:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -83,6 +84,8 @@ def _typed(table: Table, row: dict[str, Any]) -> dict[str, Any]:
                 value = datetime.fromisoformat(value)
             elif isinstance(column.type, Date):
                 value = date.fromisoformat(value)
+            elif isinstance(column.type, Time):
+                value = time.fromisoformat(value)
         out[column.key] = value
     return out
 

@@ -50,6 +50,7 @@ def record_json(session: Session, record: compartment.PatientRecord) -> dict[str
         "episodes": [row(x) for x in record.episodes], "assessments": [row(x) for x in record.assessments],
         "treatments": [row(x) for x in record.treatments], "outcomes": [row(x) for x in record.outcomes],
         "revisions": [row(x) for x in record.revisions],
+        "appointments": [row(x) for x in record.appointments],
         "staff": [row(u, exclude=("password_hash",)) for u in record.staff],
         "audit_trail": [row(e, exclude=("chain", "seq", "prev_hash", "hash")) for e in trail],
     }
@@ -70,7 +71,7 @@ def export_patient(request: Request, session: SessionDep,
                  detail={"format": format, "episodes": len(record.episodes), "consents": len(record.consents),
                          "screenings": len(record.screenings), "assessments": len(record.assessments),
                          "treatments": len(record.treatments), "outcomes": len(record.outcomes),
-                         "revisions": len(record.revisions)})
+                         "revisions": len(record.revisions), "appointments": len(record.appointments)})
     filename = f"patient-{patient.chart_number}.{'fhir.json' if format == 'fhir' else format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     if format == "pdf":

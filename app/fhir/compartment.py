@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.appointments import fhir as appointment_fhir
 from app.clinic import service as clinic_service
 from app.fhir import exam, mapping
+from app.models.appointment import Appointment
 from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
@@ -34,6 +36,8 @@ class PatientRecord:
     staff: Sequence[User]
     # treatment id -> the assessment whose visit (and Encounter) it belongs to; see `visits`.
     visit_of: Mapping[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    # Every appointment, cancelled and missed ones included (issue 14).
+    appointments: Sequence[Appointment] = ()
 
 
 def load(session: Session, patient: Patient) -> PatientRecord:
@@ -56,8 +60,10 @@ def load(session: Session, patient: Patient) -> PatientRecord:
                  | {c.withdrawn_by for c in consents if c.withdrawn_by} | {s.screened_by for s in screenings}
                  | {r.author_id for r in revisions})
     staff = session.scalars(select(User).where(or_(User.id.in_(staff_ids)))).all() if staff_ids else []
+    appointments = session.scalars(select(Appointment).where(Appointment.patient_id == pid)
+                                   .order_by(Appointment.start_at, Appointment.id)).all()
     return PatientRecord(patient, episodes, assessments, treatments, consents, screenings, outcomes, revisions, staff,
-                         visits(session, assessments, treatments))
+                         visits(session, assessments, treatments), appointments)
 
 
 def visits(session: Session, assessments: Sequence[Assessment], treatments: Sequence[Treatment]
@@ -108,6 +114,7 @@ def fhir_resources(session: Session, record: PatientRecord) -> list[mapping.Reso
         out += exam.response_observations(t, visit)
     out += [mapping.outcome_observation(o) for o in record.outcomes]
     out += [mapping.consent(x) for x in record.consents]
+    out += appointment_fhir.resources(session, record.appointments)
     for r in record.revisions:
         target = mapping.ref("Procedure", r.record_id) if r.record_type == "treatment" else \
             mapping.ref("Encounter", f"{r.record_id}-visit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access import policy
+from app.appointments import fhir as appointment_fhir
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.clinic import service as clinic
@@ -22,6 +24,8 @@ from app.fhir import search as fhir_search
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import NotFound, problem_responses
+from app.models.appointment import Appointment
+from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Treatment
@@ -39,7 +43,9 @@ class FHIRResponse(JSONResponse):
 router = APIRouter(prefix="/fhir", tags=["fhir"], default_response_class=FHIRResponse)
 Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
 PatientExporter = Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)]
-TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance")
+TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance",
+         "Appointment", "Schedule", "Slot")
+SCHEDULING = ("Schedule", "Slot")  # not in a patient's compartment: a therapist's bookable time (issue 14)
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -74,6 +80,7 @@ def _owner(session: Session, resource_type: str, rid: str) -> uuid.UUID | None:
         "Procedure": [select(Treatment.patient_id).where(Treatment.id == base)],
         "Consent": [select(Consent.patient_id).where(Consent.id == base)],
         "Provenance": [select(ClinicalRevision.patient_id).where(ClinicalRevision.id == base)],
+        "Appointment": [select(Appointment.patient_id).where(Appointment.id == base)],
     }.get(resource_type, [])
     for stmt in candidates:
         found = session.scalar(stmt)
@@ -117,6 +124,14 @@ def read(request: Request, session: SessionDep, actor: Reader, resource_type: st
             raise NotFound(f"No Practitioner/{rid}")
         audit.record(session, actor, "read", resource_type="Practitioner", resource_id=user.id)
         return _fhir(mapping.practitioner(user))
+    if resource_type in SCHEDULING:
+        therapist_id = uuid.UUID(rid) if resource_type == "Schedule" and _is_uuid(rid) else None
+        hit = (appointment_fhir.find_schedules(session, therapist_id) if therapist_id else []) \
+            if resource_type == "Schedule" else [r for r in [appointment_fhir.read_slot(session, rid)] if r]
+        if not hit:
+            raise NotFound(f"No {resource_type}/{rid}")
+        audit.record(session, actor, "read", resource_type=resource_type, resource_id=rid)
+        return _fhir(hit[0])
     owner = _owner(session, resource_type, rid)
     if owner is not None and resource_type != "Patient":  # demographics are everyone's; the chart is the care team's
         policy.require_patient(session, request, actor, owner, Permission.CLINICAL_READ)
@@ -126,6 +141,14 @@ def read(request: Request, session: SessionDep, actor: Reader, resource_type: st
         raise NotFound(f"No {resource_type}/{rid}")
     audit.record(session, actor, "read", resource_type=resource_type, resource_id=rid, patient_id=owner)
     return _fhir(found)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -156,7 +179,12 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
     q = search_params.parse(resource_type, list(request.query_params.multi_items()), strict)
     zone = ZoneInfo(clinic.get(session).time_zone)
     included: list[mapping.Resource] = []
-    if resource_type in ("Patient", "Practitioner"):
+    if resource_type in SCHEDULING:
+        resources = _scheduling(session, q, zone)
+        total, cursor = len(resources), None
+        audit.record(session, actor, "search", resource_type=resource_type,
+                     detail={"count": len(resources), "params": q.applied})
+    elif resource_type in ("Patient", "Practitioner"):
         resources, total, cursor = fhir_search.run_sql(session, q, zone)
         audit.record(session, actor, "search", resource_type=resource_type,
                      detail={"count": len(resources), "params": q.applied})
@@ -180,6 +208,29 @@ def _compartment(session: Session, patient_id: uuid.UUID) -> list[mapping.Resour
     """A patient's resources; none (not a 404) when no such patient: a search that matches nothing."""
     patient = session.get(Patient, patient_id)
     return compartment.fhir_resources(session, compartment.load(session, patient)) if patient else []
+
+
+def _scheduling(session: Session, q: search_params.Query, zone: ZoneInfo) -> list[mapping.Resource]:
+    """Schedules (one per therapist) and the free or busy Slots of one schedule in a window (default a week)."""
+    if q.resource_type == "Schedule":
+        actors = [a for _, alts in q.values("actor") for a in alts]
+        therapist = _uuid(actors[0].removeprefix("Practitioner/")) if actors else None
+        return appointment_fhir.find_schedules(session, therapist)
+    schedules = [a for _, alts in q.values("schedule") for a in alts]
+    if not schedules:
+        raise search_params.SearchError("searching Slot needs schedule=Schedule/<id>")
+    lower, upper = utcnow(), None
+    for _, alts in q.values("start"):
+        for raw in alts:
+            r = search_params.parse_date(raw, zone, "start")
+            if r.prefix in ("ge", "gt", "eq"):
+                lower = r.lo
+            if r.prefix in ("lt", "le", "eq"):
+                upper = r.hi
+    upper = upper or lower + timedelta(days=7)
+    kinds = [a for _, alts in q.values("service-type") for a in alts]
+    return appointment_fhir.search_slots(session, _uuid(schedules[0].removeprefix("Schedule/")), lower, upper,
+                                         kinds[0] if kinds else None)
 
 
 def _searchset(request: Request, q: search_params.Query, resources: list[mapping.Resource],

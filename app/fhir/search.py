@@ -145,6 +145,9 @@ def _period(r: Resource) -> tuple[datetime, datetime] | None:
     elif period:
         start = datetime.fromisoformat(period["start"])
         end = datetime.fromisoformat(period["end"]) if period.get("end") else start
+    elif r.get("start"):  # Appointment
+        start = datetime.fromisoformat(r["start"])
+        end = datetime.fromisoformat(r["end"]) if r.get("end") else start
     else:
         return None
     return start, end

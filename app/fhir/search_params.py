@@ -70,6 +70,12 @@ SPEC: dict[str, tuple[Param, ...]] = {
                   _p("clinical-status", "token", "active | resolved", "Condition-clinical-status")),
     "Consent": (_ID, _LAST, _PATIENT, _DATE, _STATUS),
     "Provenance": (_ID, _LAST, _PATIENT),
+    "Appointment": (_ID, _LAST, _PATIENT, _DATE, _STATUS),
+    "Schedule": (_ID, _LAST, _p("actor", "reference", "Practitioner/<id>: the therapist's schedule", "Schedule-actor")),
+    "Slot": (_ID, _LAST, _p("schedule", "reference", "Schedule/<id> (required)", "Slot-schedule"),
+             _p("start", "date", "Slot start with ge/gt (from) and lt/le (until); default the next 7 days",
+                "Slot-start"),
+             _p("service-type", "token", "Appointment type name", "Slot-service-type")),
 }
 SORTS = {"Patient": ("_id", "_lastUpdated", "birthdate"), "Practitioner": ("_id", "_lastUpdated")}
 CONTROL = ("_count", "_sort", "_summary", "_include", "_page", "_format")

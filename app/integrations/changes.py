@@ -33,7 +33,8 @@ class ChangeOut(BaseModel):
     resource_type: str
     resource_id: str
     version: int | None
-    change: Literal["created", "updated", "signed", "amended", "deactivated", "deleted"]
+    change: Literal["created", "updated", "signed", "amended", "deactivated", "deleted",
+                    "booked", "rescheduled", "arrived", "completed", "cancelled", "no_show"]  # appointments
     occurred_at: datetime
     cursor: str = Field(description="Resume after this item")
 

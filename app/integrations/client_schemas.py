@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Scope = Literal["patients:read", "patients:write", "clinical:read", "clinical:write", "export", "webhooks"]
+Scope = Literal["patients:read", "patients:write", "clinical:read", "clinical:write", "export", "webhooks",
+                "appointments:read", "appointments:write"]
 
 
 class ApiClientCreate(BaseModel):

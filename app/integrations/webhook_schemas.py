@@ -10,7 +10,7 @@ from app.kit.events import known_event_type
 
 # What a subscription may be sent: the API-client scopes, and staff:manage (user.* events) for admins.
 WebhookScope = Literal["patients:read", "patients:write", "clinical:read", "clinical:write", "export", "webhooks",
-                       "staff:manage"]
+                       "appointments:read", "appointments:write", "staff:manage"]
 
 
 def _known(pattern: str) -> str:
@@ -20,7 +20,7 @@ def _known(pattern: str) -> str:
     return pattern
 
 
-EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\*|[a-z]+\.(\*|[a-z]+))$"),
+EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\*|[a-z]+\.(\*|[a-z_]+))$"),
                          AfterValidator(_known)]
 
 

@@ -27,7 +27,10 @@ _PENDING = "changes_pending"
 EVERYONE = "authenticated"
 # audit action -> change kind
 CHANGES = {"create": "created", "update": "updated", "sign": "signed", "amend": "amended", "deactivate": "deactivated",
-           "discard": "deleted", "withdraw": "updated", "discharge": "updated"}
+           "discard": "deleted", "withdraw": "updated", "discharge": "updated",
+           # the appointment book (issue 14)
+           "book": "booked", "reschedule": "rescheduled", "arrive": "arrived", "complete": "completed",
+           "cancel": "cancelled", "no_show": "no_show"}
 CHANGE_KINDS = frozenset(CHANGES.values())
 # audit resource type -> feed/event name, and the scope a reader needs to see it
 RESOURCES = {"Patient": ("patient", "patients:read"), "Episode": ("episode", "clinical:read"),
@@ -35,7 +38,8 @@ RESOURCES = {"Patient": ("patient", "patients:read"), "Episode": ("episode", "cl
              "Consent": ("consent", "clinical:read"), "Screening": ("screening", "clinical:read"),
              "OutcomeAdministration": ("outcome", "clinical:read"),
              "User": ("user", "staff:manage"),  # admins only: never an API-client scope
-             "Clinic": ("clinic", EVERYONE)}
+             "Clinic": ("clinic", EVERYONE),
+             "Appointment": ("appointment", "appointments:read")}
 SCOPE_OF = {name: scope for name, scope in RESOURCES.values()}
 
 

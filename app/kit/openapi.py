@@ -120,6 +120,8 @@ EXAMPLES: dict[str, Any] = {
     "UserUpdate": {"full_name": "Alex Chen, PT"},
     "ExportRequest": {"format": "ndjson", "since": "2026-11-01T00:00:00Z"},
     "Body_importPatients": {"file": "First Name,Last Name,DOB\nJonas,Whitfield,1958-11-02\n"},
+    "Body_importAppointments": {"file": "Chart,Therapist,Type,Date,Time,Status\n"
+                                "C-1001,a.chen@clinic.example,IMS treatment,2027-03-15,09:00,booked\n"},
 }
 # Bodies with more than one example in the story, by component name: OpenAPI's named `examples`.
 NAMED_EXAMPLES: dict[str, dict[str, Any]] = {

@@ -1,6 +1,7 @@
 """Every ORM model, imported here so Alembic sees one metadata."""
 
 from app.models.access import CareRelationship
+from app.models.appointment import Appointment, AppointmentType, CalendarFeed, ScheduleException, TherapistSchedule
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.base import Base
 from app.models.clinic import Clinic
@@ -22,11 +23,14 @@ from app.models.worker import WorkerHeartbeat
 
 __all__ = [
                                     "ApiClient",
+                                    "Appointment",
+                                    "AppointmentType",
                                     "Assessment",
                                     "AuditChainHead",
                                     "AuditEvent",
                                     "AuthToken",
                                     "Base",
+                                    "CalendarFeed",
                                     "CareRelationship",
                                     "ChangeEvent",
                                     "Clinic",
@@ -44,7 +48,9 @@ __all__ = [
                                     "ReferenceCondition",
                                     "ReferenceLevel",
                                     "ReferenceMuscle",
+                                    "ScheduleException",
                                     "Screening",
+                                    "TherapistSchedule",
                                     "Treatment",
                                     "User",
                                     "WebhookDelivery",

@@ -26,3 +26,7 @@ class Clinic(TimestampMixin, VersionedMixin, Base):
     screening_recheck_days: Mapped[int] = mapped_column(default=0, server_default="0")
     # A screen older than this many clinic days is not current: no needling until a new screen (issue 16).
     screening_valid_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # A patient's cancellation less than this many hours before the visit is flagged late.
+    late_cancellation_hours: Mapped[int] = mapped_column(default=24, server_default="24")
+    # How much of the patient a therapist's calendar feed shows: "initials" (default), "full_name" or "none".
+    calendar_feed_detail: Mapped[str] = mapped_column(String(20), default="initials", server_default="initials")

@@ -64,6 +64,8 @@ class Assessment(IdMixin, TimestampMixin, ClinicalRecordMixin, Base):
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     episode_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("episodes.id"))
     assessed_at: Mapped[datetime] = mapped_column()
+    # The visit this note documents (issue 14); completing a visit without a signed note lists it as unsigned.
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointments.id"), index=True)
 
 
 class ClinicalRevision(Base):

@@ -88,6 +88,8 @@ class Treatment(IdMixin, TimestampMixin, ClinicalRecordMixin, Base):
     episode_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("episodes.id"))
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"))
     started_at: Mapped[datetime] = mapped_column()
+    # The visit this note documents (issue 14); completing a visit without a signed note lists it as unsigned.
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointments.id"), index=True)
 
 
 class OutcomeAdministration(Base):

@@ -110,6 +110,7 @@ class TreatmentContent(_ContentFields):
 class TreatmentCreate(_ContentFields):
     episode_id: uuid.UUID
     assessment_id: uuid.UUID | None = None
+    appointment_id: uuid.UUID | None = Field(None, description="The visit this session documents")
     started_at: UtcInstant | None = Field(None, description="Defaults to now")
 
 
@@ -152,6 +153,7 @@ class TreatmentOut(_ContentFields):
     patient_id: uuid.UUID
     episode_id: uuid.UUID
     assessment_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None = None
     started_at: datetime
     author_id: uuid.UUID
     status: Literal["draft", "signed", "discarded"]

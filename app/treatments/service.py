@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.appointments import service as appointments
 from app.assessments.schemas import ContentWarning
 from app.clinic import service as clinic
 from app.episodes import service as episodes
@@ -32,8 +33,9 @@ from app.treatments.schemas import TreatmentAmendment, TreatmentContent, Treatme
 
 RECORD_TYPE, LABEL = "treatment", "treatment session"
 _CLOCK_SKEW = timedelta(minutes=5)
-_RECORD_FIELDS = ("id", "patient_id", "episode_id", "assessment_id", "author_id", "status", "signed_at", "signed_by",
-                  "content_hash", "revision", "version", "created_at", "updated_at", "discarded_at")
+_RECORD_FIELDS = ("id", "patient_id", "episode_id", "assessment_id", "appointment_id", "author_id", "status",
+                  "signed_at", "signed_by", "content_hash", "revision", "version", "created_at", "updated_at",
+                  "discarded_at")
 
 
 def get(session: Session, treatment_id: uuid.UUID) -> Treatment:
@@ -96,12 +98,14 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
         assessment = session.get(Assessment, data.assessment_id)
         if assessment is None or assessment.patient_id != patient.id:
             raise field_error("assessment_id", "no such assessment for this patient")
-    values = data.model_dump(exclude={"episode_id", "assessment_id"})
+    appointment_id = appointments.linkable(session, patient.id, data.appointment_id)
+    values = data.model_dump(exclude={"episode_id", "assessment_id", "appointment_id"})
     values["started_at"] = data.started_at or utcnow()
     content = _checked(session, values)
     responses.check(session, catalog(session), content, patient.id, None)
     safety.gate(SafetyContext.load(session, patient.id), catalog(session), content, need_ims_consent=True)
     treatment = Treatment(patient_id=patient.id, episode_id=episode.id, assessment_id=data.assessment_id,
+                          appointment_id=appointment_id,
                           author_id=author_id, status="draft", started_at=content.started_at,
                           content=content.model_dump(mode="json"), revision=0)
     session.add(treatment)

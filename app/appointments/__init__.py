@@ -1,0 +1,1 @@
+"""The appointment book (issue 14): types, schedules, appointments, weekly courses, worklists."""

@@ -1,0 +1,108 @@
+"""Appointments in the record: FHIR Appointment, the patient export, the whole-clinic archive round trip."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from tests.appointments.helpers import INITIAL, book, set_hours, step
+from tests.assessments.helpers import open_episode
+from tests.exports.test_archive import _cli, _contents
+from tests.factories import make_patient
+
+
+def _ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).replace(microsecond=0).isoformat()
+
+
+def _history(client, staff):
+    admin, therapist = staff("admin"), staff("therapist")
+    set_hours(client, admin, therapist)
+    patient = make_patient(client, admin)
+    open_episode(client, therapist, patient["id"])  # in the therapist's care: they may export it
+    missed = book(client, admin, patient["id"], therapist, _ago(30), override_hours=True)
+    step(client, admin, missed, "no-show")
+    cancelled = book(client, admin, patient["id"], therapist, "2027-03-08T10:00:00-05:00", type_id=INITIAL,
+                     front_desk_notes="Wheelchair access")
+    step(client, admin, cancelled, "cancel", json={"reason": "Flu", "cancelled_by": "patient"})
+    booked = book(client, admin, patient["id"], therapist, "2027-03-15T10:00:00-04:00")
+    exception = {"on_date": "2027-03-22", "kind": "time_off", "start": "12:00", "end": "15:30"}
+    assert client.post(f"/api/v1/therapists/{therapist.id}/schedule/exceptions", json=exception,
+                       headers=admin.headers).status_code == 201
+    return admin, therapist, patient, missed, cancelled, booked
+
+
+def test_fhir_appointments_validate_and_keep_no_shows_and_cancellations(client, staff, db):
+    _admin, therapist, patient, missed, cancelled, booked = _history(client, staff)
+    search = client.get("/fhir/Appointment", params={"patient": patient["id"]}, headers=therapist.headers)
+    assert search.status_code == 200 and search.json()["total"] == 3
+    found = {e["resource"]["id"]: e["resource"] for e in search.json()["entry"]}
+    for resource in found.values():
+        get_fhir_model_class("Appointment").model_validate(resource)
+    assert found[missed["id"]]["status"] == "noshow"
+    assert found[cancelled["id"]]["status"] == "cancelled"
+    assert "Flu" in found[cancelled["id"]]["cancelationReason"]["text"]
+    assert found[booked["id"]]["participant"][1]["actor"]["reference"] == f"Practitioner/{therapist.id}"
+    read = client.get(f"/fhir/Appointment/{booked['id']}", headers=therapist.headers)
+    assert read.status_code == 200 and read.json()["start"] == "2027-03-15T14:00:00+00:00"
+    assert client.get("/fhir/Appointment/00000000-0000-0000-0000-000000000000",
+                      headers=therapist.headers).status_code == 404
+    assert client.get(f"/fhir/Appointment/{booked['id']}", headers=staff("reception").headers).status_code == 403
+
+
+def test_the_patient_export_lists_every_appointment(client, staff):
+    _admin, therapist, patient, missed, cancelled, booked = _history(client, staff)
+    body = client.get(f"/api/v1/patients/{patient['id']}/export", headers=therapist.headers).json()
+    assert [(a["id"], a["status"]) for a in body["appointments"]] == [
+        (missed["id"], "no_show"), (cancelled["id"], "cancelled"), (booked["id"], "booked")]
+
+
+def test_the_archive_round_trips_the_appointment_book(client, staff, db_url, template_db, tmp_path: Path,
+                                                      monkeypatch):
+    _history(client, staff)
+    first = _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    archive = next((tmp_path / "a").glob("*.zip"))
+    with zipfile.ZipFile(archive) as z:
+        assert len(z.read("appointments.ndjson").splitlines()) == 3
+        assert b'"12:00:00"' in z.read("schedule_exceptions.ndjson")
+        assert len(z.read("appointment_types.ndjson").splitlines()) == 2
+    empty = template_db.empty()
+    try:
+        restored = _cli(monkeypatch, empty, tmp_path, "import-archive", str(archive))
+        assert restored.exit_code == 0, restored.output
+        again = _cli(monkeypatch, empty, tmp_path, "export", "--out", str(tmp_path / "b"))
+        assert again.exit_code == 0
+        assert _contents(archive) == _contents(next((tmp_path / "b").glob("*.zip")))
+    finally:
+        template_db.drop(empty)
+
+
+def test_fhir_schedules_and_free_slots_for_scheduling_clients(client, staff):
+    admin, therapist = staff("admin"), staff("therapist")
+    set_hours(client, admin, therapist)
+    patient = make_patient(client, admin)
+    taken = book(client, admin, patient["id"], therapist, "2027-03-15T09:00:00-04:00")
+    schedules = client.get("/fhir/Schedule", headers=therapist.headers).json()
+    assert [e["resource"]["id"] for e in schedules["entry"]] == [str(therapist.id)]
+    for entry in schedules["entry"]:
+        get_fhir_model_class("Schedule").model_validate(entry["resource"])
+    assert client.get(f"/fhir/Schedule/{therapist.id}", headers=therapist.headers).status_code == 200
+    slots = client.get("/fhir/Slot", params=[("schedule", f"Schedule/{therapist.id}"),
+                                             ("start", "ge2027-03-15T09:00:00-04:00"),
+                                             ("start", "lt2027-03-15T10:00:00-04:00")], headers=therapist.headers)
+    assert slots.status_code == 200, slots.text
+    found = [e["resource"] for e in slots.json()["entry"]]
+    for resource in found:
+        get_fhir_model_class("Slot").model_validate(resource)
+    # 09:00 is booked (09:00-09:30); slots start every 15 minutes within the window
+    assert [s["start"] for s in found] == ["2027-03-15T09:30:00-04:00", "2027-03-15T09:45:00-04:00"]
+    busy = client.get(f"/fhir/Slot/{therapist.id}-20270315T1300Z", headers=therapist.headers).json()
+    assert busy["status"] == "busy" and taken["id"]
+    free = client.get(f"/fhir/Slot/{found[0]['id']}", headers=therapist.headers).json()
+    assert free["status"] == "free"
+    assert client.get(f"/fhir/Slot/{therapist.id}-20270314T1300Z", headers=therapist.headers).status_code == 404
+    assert client.get("/fhir/Slot", headers=therapist.headers).status_code == 400  # FHIR: a bad search is a 400
