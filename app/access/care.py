@@ -101,6 +101,14 @@ def on_registration(session: Session, actor: Actor, patient: Patient) -> None:
         _start(session, actor, patient.id, actor.id, CareKind.CARE_TEAM, "registered the patient", None)
 
 
+def on_booking(session: Session, actor: Actor, patient_id: uuid.UUID, therapist_id: uuid.UUID) -> None:
+    """Booking a visit with a therapist puts them on the patient's care team (if not already): the front desk
+    booking the visit is the clinic deciding who treats the patient. Audited as any other `care_start`."""
+    current = policy.active_relationship(session, therapist_id, patient_id)
+    if current is None or current.kind != CareKind.CARE_TEAM:
+        _start(session, actor, patient_id, therapist_id, CareKind.CARE_TEAM, "booked a visit", None)
+
+
 def end(session: Session, request: Request, actor: Actor, patient: Patient, user_id: uuid.UUID) -> CareRelationship:
     """Take a clinician off the care team: the front desk, an admin, or the clinician themselves."""
     if policy.care_bound(actor) and actor.id != user_id:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access import care
 from app.appointments import schedules, types
 from app.appointments.enums import TRANSITIONS, AppointmentStatus, CancelledBy
 from app.appointments.schemas import AppointmentCreate, AppointmentOut, AppointmentUpdate, BookingWarning, CancelIn
@@ -156,6 +157,8 @@ def book(session: Session, actor: Actor, data: AppointmentCreate) -> tuple[Appoi
 
 
 def audit_booking(session: Session, actor: Actor, appt: Appointment, detail: dict[str, object] | None) -> None:
+    """Every booking (single, series or import) is audited and puts the therapist on the care team."""
+    care.on_booking(session, actor, appt.patient_id, appt.therapist_id)
     _audit(session, actor, "book", appt, detail)
 
 

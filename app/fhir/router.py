@@ -223,10 +223,10 @@ def _scheduling(session: Session, q: search_params.Query, zone: ZoneInfo) -> lis
     for _, alts in q.values("start"):
         for raw in alts:
             r = search_params.parse_date(raw, zone, "start")
-            if r.prefix in ("ge", "gt", "eq"):
-                lower = r.lo
-            if r.prefix in ("lt", "le", "eq"):
-                upper = r.hi
+            if r.prefix in ("ge", "gt", "eq"):  # from the start of the value's range (gt: after it)
+                lower = r.hi if r.prefix == "gt" else r.lo
+            if r.prefix in ("lt", "le", "eq"):  # until the start of the value's range (le, eq: its end)
+                upper = r.lo if r.prefix == "lt" else r.hi
     upper = upper or lower + timedelta(days=7)
     kinds = [a for _, alts in q.values("service-type") for a in alts]
     return appointment_fhir.search_slots(session, _uuid(schedules[0].removeprefix("Schedule/")), lower, upper,

@@ -241,10 +241,8 @@ def database_problem(exc: BaseException, what: str) -> JSONResponse:
 
 def internal_error(exc: BaseException, what: str) -> JSONResponse:
     db_faults.log_unexpected(log, exc, what)
-    request_id = current_request_id()  # may run outside the middleware that echoes the id: echo it here
-    return problem_response(500, "internal-error", "Internal server error",
-                            "An unexpected error occurred; it has been logged with this request id",
-                            headers={"X-Request-ID": request_id} if request_id else None)
+    return problem_response(500, "internal-error", "Internal server error",  # X-Request-ID: app.kit.boundary
+                            "An unexpected error occurred; it has been logged with this request id")
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.appointments.hours import DatedException, working_intervals
 from app.models import Appointment, AuditEvent
 from tests.appointments.helpers import IMS, book, booking, set_hours, step
-from tests.factories import make_patient
+from tests.factories import join_care_team, make_patient
 from tests.treatments.helpers import consent
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -39,6 +39,7 @@ def test_a_booking_in_the_dst_week_stays_at_its_local_time(client, staff):
     admin, therapist = staff("admin"), staff("therapist")
     set_hours(client, admin, therapist)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     before = book(client, admin, patient["id"], therapist, "2027-03-12T16:30:00-05:00")  # Friday, EST
     after = book(client, admin, patient["id"], therapist, "2027-03-15T09:00:00-04:00")   # Monday, EDT
     assert before["start"] == "2027-03-12T16:30:00-05:00" and after["start"] == "2027-03-15T09:00:00-04:00"
@@ -55,6 +56,7 @@ def test_a_six_week_ims_course_across_the_change_skips_the_holiday_and_reports_i
     admin, therapist, reception = staff("admin"), staff("therapist"), staff("reception")
     set_hours(client, admin, therapist)
     patient = make_patient(client, reception)
+    join_care_team(client, reception, patient["id"], therapist)  # the visit's therapist treats
     consent(client, therapist, patient["id"])
     holiday = {"on_date": "2027-03-22", "kind": "holiday", "note": "Clinic closed"}
     assert client.post(f"/api/v1/therapists/{therapist.id}/schedule/exceptions", json=holiday,
@@ -83,6 +85,7 @@ def test_a_six_week_ims_course_across_the_change_skips_the_holiday_and_reports_i
 def test_bad_rules_are_422_on_the_rrule_field(client, staff):
     admin, therapist = staff("admin"), staff("therapist")
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     body = {"patient_id": patient["id"], "therapist_id": str(therapist.id), "type_id": IMS,
             "start": "2027-03-08T09:00:00-05:00", "override_hours": True}
     for rule in ("FREQ=DAILY;COUNT=3", "FREQ=WEEKLY", "FREQ=WEEKLY;COUNT=2;UNTIL=20270401T000000Z",
@@ -100,6 +103,7 @@ def test_bad_rules_are_422_on_the_rrule_field(client, staff):
 def test_a_course_that_cannot_be_booked_at_all_is_a_409(client, staff):
     admin, therapist = staff("admin"), staff("therapist")
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     response = client.post("/api/v1/appointments/series", json={
         "patient_id": patient["id"], "therapist_id": str(therapist.id), "type_id": IMS,
         "start": "2027-03-08T09:00:00-05:00", "rrule": "FREQ=WEEKLY;COUNT=2"}, headers=admin.headers)
@@ -118,6 +122,7 @@ def test_cancel_this_and_following_leaves_earlier_ones(client, staff):
     admin, therapist = staff("admin"), staff("therapist")
     set_hours(client, admin, therapist)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     course = _course(client, admin, therapist, patient["id"])
     [one] = step(client, admin, course[0], "cancel", json={"reason": "Away", "cancelled_by": "patient"})["items"]
     assert one["id"] == course[0]["id"]
@@ -134,6 +139,7 @@ def test_move_this_and_following_keeps_the_weekly_rhythm_across_dst(client, staf
     admin, therapist = staff("admin"), staff("therapist")
     set_hours(client, admin, therapist)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     course = _course(client, admin, therapist, patient["id"])  # Mar 1, 8, 15, 22 at 10:00
     url = f"/api/v1/appointments/{course[1]['id']}"
     moved = client.patch(url, params={"scope": "following"}, json={"start": "2027-03-09T14:00:00-05:00"},
@@ -172,6 +178,7 @@ def test_a_note_or_another_therapist_for_the_rest_of_a_course(client, staff):
     set_hours(client, admin, therapist)
     set_hours(client, admin, cover)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     course = _course(client, admin, therapist, patient["id"])
     url = f"/api/v1/appointments/{course[2]['id']}"
     out = client.patch(url, params={"scope": "following"}, json={"therapist_id": str(cover.id),
@@ -189,6 +196,7 @@ def test_the_autumn_change_neither_shifts_nor_drops_a_weekly_course(client, staf
     admin, therapist = staff("admin"), staff("therapist")
     set_hours(client, admin, therapist)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     response = client.post("/api/v1/appointments/series", json={
         "patient_id": patient["id"], "therapist_id": str(therapist.id), "type_id": IMS,
         "start": "2027-10-29T16:30:00-04:00", "rrule": "FREQ=WEEKLY;COUNT=3"}, headers=admin.headers)

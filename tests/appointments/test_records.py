@@ -11,7 +11,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from tests.appointments.helpers import INITIAL, book, set_hours, step
 from tests.assessments.helpers import open_episode
 from tests.exports.test_archive import _cli, _contents
-from tests.factories import make_patient
+from tests.factories import join_care_team, make_patient
 
 
 def _ago(hours: float) -> str:
@@ -22,6 +22,7 @@ def _history(client, staff):
     admin, therapist = staff("admin"), staff("therapist")
     set_hours(client, admin, therapist)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     open_episode(client, therapist, patient["id"])  # in the therapist's care: they may export it
     missed = book(client, admin, patient["id"], therapist, _ago(30), override_hours=True)
     step(client, admin, missed, "no-show")
@@ -85,6 +86,7 @@ def test_fhir_schedules_and_free_slots_for_scheduling_clients(client, staff):
     admin, therapist = staff("admin"), staff("therapist")
     set_hours(client, admin, therapist)
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     taken = book(client, admin, patient["id"], therapist, "2027-03-15T09:00:00-04:00")
     schedules = client.get("/fhir/Schedule", headers=therapist.headers).json()
     assert [e["resource"]["id"] for e in schedules["entry"]] == [str(therapist.id)]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.appointments.helpers import INITIAL, book, step
 from tests.assessments.helpers import assessment_body, open_episode
-from tests.factories import make_patient
+from tests.factories import join_care_team, make_patient
 from tests.treatments.helpers import consent, screen, session_body
 
 
@@ -22,6 +22,7 @@ def _visit(client, desk, therapist, patient_id, hours: float = -1, **kw):
 def test_a_completed_visit_is_on_the_worklist_until_its_note_is_signed(client, staff):
     therapist, reception, other = staff("therapist"), staff("reception"), staff("therapist")
     patient = make_patient(client, reception)
+    join_care_team(client, reception, patient["id"], therapist)  # the visit's therapist treats
     episode = open_episode(client, therapist, patient["id"])
     consent(client, therapist, patient["id"])
     consent(client, therapist, patient["id"], kind="electrical_stimulation")
@@ -46,6 +47,7 @@ def test_a_completed_visit_is_on_the_worklist_until_its_note_is_signed(client, s
 def test_an_assessment_can_document_a_visit_too(client, staff):
     therapist, admin = staff("therapist"), staff("admin")
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     episode = open_episode(client, therapist, patient["id"])
     visit = step(client, therapist, _visit(client, admin, therapist, patient["id"], type_id=INITIAL), "complete")
     everyone = client.get("/api/v1/worklists/unsigned-notes", params={"therapist": str(therapist.id)},
@@ -61,6 +63,7 @@ def test_an_assessment_can_document_a_visit_too(client, staff):
 def test_a_note_may_not_name_another_patients_or_a_cancelled_visit(client, staff):
     therapist, admin = staff("therapist"), staff("admin")
     patient, stranger = make_patient(client, admin), make_patient(client, admin, given_name="Someone")
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     episode = open_episode(client, therapist, patient["id"])
     theirs = book(client, admin, stranger["id"], therapist, _today(2), override_hours=True)
     mine = book(client, admin, patient["id"], therapist, _today(4), override_hours=True)
@@ -77,6 +80,7 @@ def test_a_note_may_not_name_another_patients_or_a_cancelled_visit(client, staff
 def test_the_chart_shows_upcoming_and_past_visits_with_their_notes(client, staff):
     therapist, admin = staff("therapist"), staff("admin")
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     episode = open_episode(client, therapist, patient["id"])
     past = step(client, therapist, _visit(client, admin, therapist, patient["id"], hours=-30), "complete")
     missed = book(client, admin, patient["id"], therapist, _today(-50), override_hours=True)
@@ -98,6 +102,7 @@ def test_appointments_are_on_the_changes_feed_and_webhooks(client, staff, db):
         headers=admin.headers)
     assert hook.status_code == 201, hook.text
     patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)  # the visit's therapist treats
     appt = book(client, admin, patient["id"], therapist, _today(-3), override_hours=True)
     step(client, admin, appt, "no-show")
     other = book(client, admin, patient["id"], therapist, _today(30), override_hours=True)

@@ -76,7 +76,7 @@ def test_chart_query_count_does_not_grow_with_history(client, staff, app):
     assert len(chart["active_consents"]) == 14
     assert len(chart["recent_treatments"]) == 10
     assert many == few, f"{few} queries with 1 session, {many} with 13 episodes, consents, screens and sessions"
-    assert few <= 20
+    assert few <= 26  # fixed: care check, red flags and visits each add a query, never one per record
 
 
 def test_chart_shows_the_last_ten_sessions_newest_first(client, staff):
