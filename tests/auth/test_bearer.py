@@ -19,6 +19,7 @@ PUBLIC = {
     ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/auth/token"),
     ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/openapi.json"),  # no /redoc: see app.kit.docs
     ("GET", "/fhir/metadata"),
+    ("GET", "/ical/{token}"),  # a therapist's calendar feed: the unguessable, revocable token is the credential
 }
 
 
