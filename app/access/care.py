@@ -37,7 +37,7 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, 
 
 class CareTeamAdd(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "user_id": "01936b2e-7c4a-7d3e-9f10-2b3c4d5e6f70", "reason": "booked for an IMS course"}]})
+        "user_id": "01936b2e-7c4a-7d3e-9f10-2b3c4d5e6f70", "reason": "holiday cover for the rest of the IMS course"}]})
 
     user_id: uuid.UUID = Field(description="The clinician (therapist or admin) joining the care team")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None

@@ -109,7 +109,7 @@ class ScheduleOut(BaseModel):
 
 class ExceptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"on_date": "2027-07-01", "kind": "holiday", "note": "Canada Day"}]})
+        {"on_date": "2027-05-24", "kind": "holiday", "note": "Victoria Day"}]})
     on_date: date
     kind: ExceptionKind
     start: Clock | None = Field(None, description="With `end`: part of the day; without: the whole day")
@@ -145,7 +145,7 @@ class AppointmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
         {"patient_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a10",
          "therapist_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a11", "type_id": "018f0000-0000-7000-8000-0000000a0002",
-         "start": "2027-03-15T09:00:00-04:00", "front_desk_notes": "Prefers mornings"}]})
+         "start": "2027-03-01T09:00:00-05:00", "front_desk_notes": "Prefers mornings"}]})
     patient_id: uuid.UUID
     therapist_id: uuid.UUID
     type_id: uuid.UUID
@@ -159,7 +159,7 @@ class AppointmentUpdate(BaseModel):
     """Move (start/therapist/type) or annotate a booked visit. `scope=following` moves the rest of its course."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"start": "2027-03-16T10:00:00-04:00"}]})
+        {"start": "2027-03-01T10:00:00-05:00"}]})
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
     therapist_id: uuid.UUID | None = None

@@ -72,10 +72,15 @@ _FINDING = {"level": "L5", "side": "left",
             "skin_changes": {"trophedema": True}, "paraspinal_shortening": True,
             "rom": [{"movement": "lumbar flexion", "percent_of_normal": 60}]}
 # Request-body examples for schemas defined outside this module's owners' folders, by component name.
-# Together they tell one visit, in this order (tests/test_examples.py replays them): an admin adds a
-# therapist rostered to needle, who signs in, registers Margaret, opens her sciatica episode, assesses her,
+# Together they tell one visit, in this order (tests/test_examples.py replays them; the appointment book's
+# examples sit next to its schemas): an admin adds a therapist rostered to needle, who signs in; the admin
+# sets the therapist's week and a holiday and adds a follow-up IMS visit type. The therapist registers
+# Margaret, opens her sciatica episode, assesses her (positional night pain: a red flag, acknowledged),
 # records her IMS and e-stim consents and a precaution screen, treats her with IMS plus e-stim, signs and
-# amends, records her pain score; later she stops e-stim and the episode is discharged.
+# amends, records her pain score. The front desk books her next visit and a weekly course, moves the visit,
+# then cancels it when she is unwell; a colleague covering breaks the glass when she arrives in pain, and the
+# front desk puts the colleague on her care team. Later she stops e-stim and the episode is discharged. The
+# admin imports a patient and his booking from the old system (chart C-1001) and starts FHIR bulk exports.
 EXAMPLES: dict[str, Any] = {
     "UserCreate": {"email": "a.chen@clinic.example", "full_name": "Alex Chen", "role": "therapist",
                    "password": "a long passphrase here", "registration_number": "R12345",
@@ -94,7 +99,8 @@ EXAMPLES: dict[str, Any] = {
     "EpisodeUpdate": {"goals": ["Walk 5 km without pain", "Return to tennis"]},
     "AssessmentCreate": {"episode_id": _EPISODE_ID,
                          "subjective": {"chief_complaint": "Left buttock and leg pain", "pain_locations": ["left calf"],
-                                        "red_flags": {"cauda_equina_symptoms": False, "night_pain": False}},
+                                        "red_flags": {"cauda_equina_symptoms": False, "night_pain": True,
+                                                      "notes": "Night pain lying on the left; eases on turning"}},
                          "findings": [_FINDING], "impression": [{"level": "L5", "side": "left"}],
                          "plan": "IMS weekly x4"},
     "AssessmentUpdate": {"plan": "IMS weekly x4 with electrical stimulation at L5"},
@@ -114,14 +120,15 @@ EXAMPLES: dict[str, Any] = {
     "TreatmentAmendment": {"reason": "Added the follow-up agreed at the end of the visit",
                            "changes": {"plan": "Weekly IMS x6; review at visit 4"}},
     "OutcomeCreate": {"instrument": "nprs", "responses": [3]},
-    "AcknowledgementCreate": {"assessment_id": _ASSESSMENT_ID, "flags": ["cauda_equina_symptoms"],
-                              "action": "Urgent same-day referral to the emergency department"},
+    "AcknowledgementCreate": {"assessment_id": _ASSESSMENT_ID, "flags": ["night_pain"],
+                              "action": "Positional, mechanical night pain; no weight loss, fever or cancer "
+                                        "history: treat, and review it at each visit"},
     "EpisodeDischarge": {"discharge_reason": "goals_met", "discharge_outcome": "Pain-free walking; NPRS 1/10"},
     "UserUpdate": {"full_name": "Alex Chen, PT"},
     "ExportRequest": {"format": "ndjson", "since": "2026-11-01T00:00:00Z"},
-    "Body_importPatients": {"file": "First Name,Last Name,DOB\nJonas,Whitfield,1958-11-02\n"},
+    "Body_importPatients": {"file": "Chart,First Name,Last Name,DOB\nC-1001,Jonas,Whitfield,1958-11-02\n"},
     "Body_importAppointments": {"file": "Chart,Therapist,Type,Date,Time,Status\n"
-                                "C-1001,a.chen@clinic.example,IMS treatment,2027-03-15,09:00,booked\n"},
+                                "C-1001,a.chen@clinic.example,IMS treatment,2027-03-17,14:00,booked\n"},
 }
 # Bodies with more than one example in the story, by component name: OpenAPI's named `examples`.
 NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
