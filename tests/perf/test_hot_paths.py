@@ -20,7 +20,7 @@ from tests.treatments.helpers import ready_patient, record_session
 
 # Statements per request as measured on SQLite (PostgreSQL runs one fewer: no explicit BEGIN IMMEDIATE):
 # BEGIN, the token, the record(s), then the audit chain head (SELECT FOR UPDATE + UPDATE) and the audit INSERT.
-CAPS = {"GET patient": 6, "GET chart": 14, "search patients": 6, "GET treatment": 9}
+CAPS = {"GET patient": 7, "GET chart": 15, "search patients": 7, "GET treatment": 10}
 
 
 @contextmanager
