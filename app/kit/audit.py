@@ -135,6 +135,15 @@ def _chain(session: Session, key: bytes, pending: list[AuditEvent]) -> None:
     head.key_fingerprint = key_fingerprint(key)
 
 
+@event.listens_for(Session, "before_flush")
+def _writer_before_first_write(session: Session, _context: Any, _instances: Any) -> None:
+    """A GET that writes mid-request (a FHIR bulk kick-off inserts its job) takes the write lock first."""
+    if (session.info.get(READ_REQUEST) and session.in_transaction() and (session.new or session.dirty or
+                                                                         session.deleted)
+            and _sqlite_wrote_nothing(session)):
+        _upgrade_to_writer(session)
+
+
 def _sqlite_wrote_nothing(session: Session) -> bool:
     """True while this SQLite transaction has changed no row, so it holds no write lock (WAL read snapshot)."""
     conn = session.connection()
@@ -151,9 +160,13 @@ def _upgrade_to_writer(session: Session) -> None:
     committed since it began; a GET's only writes are blind touches (token and API-key last use), which do
     not depend on what it read, so a fresh IMMEDIATE transaction is the safe way to write them.
     """
-    raw = session.connection().connection.dbapi_connection
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
     raw.execute("COMMIT")  # type: ignore[union-attr]
     raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    # Holding the write lock now: for the rest of this transaction its audit rows are written in it (the
+    # group commit would wait for this very lock). The next BEGIN resets the mark (app.db).
+    conn.info[CHANGES_AT_BEGIN] = None
 
 
 class GroupCommit:

@@ -103,3 +103,10 @@ def test_a_read_that_touches_its_token_upgrades_to_a_write(client, app, staff, d
     assert after > before
     assert _reads(db, patient["id"]) == 1
     assert any(s.startswith("UPDATE auth_tokens") for s, _ in statements)
+
+
+def test_a_read_that_inserts_mid_request_takes_the_write_lock_first(client, staff, db):
+    admin = staff("admin")
+    kicked = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
+    assert kicked.status_code == 202, kicked.text
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 1
