@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from app.kit.db_faults import outage
 
 _READ_OPTION = "imschart_read"  # execution option: begin a deferred (read) transaction on SQLite
 _READ_BIND = "read_bind"  # sessionmaker info: the engine carrying that option
+_BUSY_SECONDS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout: float | None = None,
@@ -31,6 +33,7 @@ def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout:
         busy = statement_timeout or 30
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy}, **kwargs)
         _configure_sqlite(engine, busy)
+        _BUSY_SECONDS[engine] = busy
         return engine
     if connect_timeout is None or statement_timeout is None:
         return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -94,9 +97,16 @@ def make_sessionmaker(engine: Engine, *, audit_key: bytes) -> sessionmaker[Sessi
     info: dict[str, Any] = {"audit_key": audit_key, GROUP_COMMIT: committer}
     if engine.dialect.name == "sqlite":
         info[_READ_BIND] = engine.execution_options(**{_READ_OPTION: True})
-    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info=info)
-    committer.factory = factory
-    return factory
+        # The group commit writes on a connection of its own: the reads waiting for it each hold one of the
+        # request pool's connections (their read transaction ends only after their batch), and a full pool
+        # must never keep the batch that would free them from starting.
+        busy = _BUSY_SECONDS.get(engine, 30.0)
+        writer = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": busy},
+                               pool_size=1, max_overflow=0, hide_parameters=True)
+        _configure_sqlite(writer, busy)
+        committer.factory = sessionmaker(bind=writer, expire_on_commit=False, autoflush=False,
+                                         info={"audit_key": audit_key})
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 class CommitHandoff:

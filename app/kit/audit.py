@@ -203,6 +203,7 @@ class GroupCommit:
                     self._cond.wait(1.0)
                 if not self._queue:
                     self._running = False
+                    self.factory.kw["bind"].dispose()  # idle: close the writer's connection until next time
                     return
                 batch, self._queue = self._queue[:self.MAX_BATCH], self._queue[self.MAX_BATCH:]
             try:

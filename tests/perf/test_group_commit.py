@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +26,14 @@ def _sqlite_only(engine_kind):
         pytest.skip("the read snapshot and group commit are SQLite's answer to its single write lock")
 
 
+@contextmanager
+def capture_all(app):
+    """Statements of the request pool and of the group commit's own writer connection, in order."""
+    writer = app.state.sessionmaker.kw["info"][audit.GROUP_COMMIT].factory.kw["bind"]
+    with capture(app.state.engine) as statements, capture(writer) as batched:
+        yield statements, batched
+
+
 def _reads(db, patient_id: str) -> int:
     return db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "read", AuditEvent.resource_id == patient_id))
@@ -33,13 +42,13 @@ def _reads(db, patient_id: str) -> int:
 def test_a_read_begins_deferred_and_its_audit_row_is_written_apart(client, app, staff):
     therapist = staff("therapist")
     patient = make_patient(client, therapist)
-    with capture(app.state.engine) as statements:
+    with capture_all(app) as (statements, batched):
         assert client.get(f"/api/v1/patients/{patient['id']}", headers=therapist.headers).status_code == 200
     sql = [s for s, _ in statements]
-    assert sql[0] == "BEGIN", sql  # the request's own transaction takes no write lock
-    assert sql.count("BEGIN IMMEDIATE") == 1 and sql.index("BEGIN IMMEDIATE") > 1  # the audit batch's, after
-    writes = [s for s in sql if s.startswith(("INSERT", "UPDATE"))]
-    assert all("audit_" in s for s in writes), writes
+    assert sql[0] == "BEGIN" and "BEGIN IMMEDIATE" not in sql, sql  # the request takes no write lock
+    assert not [s for s in sql if s.startswith(("INSERT", "UPDATE"))], sql
+    batch = [s for s, _ in batched]
+    assert batch[0] == "BEGIN IMMEDIATE" and any(s.startswith("INSERT INTO audit_events") for s in batch), batch
 
 
 def test_reads_wait_for_their_batch_and_many_share_one_commit(client, app, staff, db, db_url):
@@ -52,7 +61,7 @@ def test_reads_wait_for_their_batch_and_many_share_one_commit(client, app, staff
     def read(p: dict) -> None:
         answered.append(client.get(f"/api/v1/patients/{p['id']}", headers=therapist.headers).status_code)
 
-    with capture(app.state.engine) as statements, ThreadPoolExecutor(6) as pool:
+    with capture_all(app) as (_, statements), ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(read, p) for p in patients]
         time.sleep(1.5)
         assert answered == [], "a read was answered before its audit row was committed"
@@ -97,7 +106,7 @@ def test_a_read_that_touches_its_token_upgrades_to_a_write(client, app, staff, d
     db.execute(update(AuthToken).where(AuthToken.user_id == therapist.id)
                .values(last_used_at=datetime.now(UTC) - timedelta(minutes=5)))
     before = db.scalar(select(AuthToken.last_used_at).where(AuthToken.user_id == therapist.id))
-    with capture(app.state.engine) as statements:
+    with capture_all(app) as (statements, _):
         assert client.get(f"/api/v1/patients/{patient['id']}", headers=therapist.headers).status_code == 200
     after = db.scalar(select(AuthToken.last_used_at).where(AuthToken.user_id == therapist.id))
     assert after > before
@@ -110,3 +119,21 @@ def test_a_read_that_inserts_mid_request_takes_the_write_lock_first(client, staf
     kicked = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
     assert kicked.status_code == 202, kicked.text
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 1
+
+
+def test_more_waiting_reads_than_pooled_connections_still_commit(client, app, staff, db):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    url = f"/api/v1/patients/{patient['id']}"
+    pool = app.state.engine.pool
+    readers = pool.size() + pool._max_overflow + 5  # each waiting read holds a pooled connection
+
+    def read(_: int) -> int:
+        return client.get(url, headers=therapist.headers).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(readers) as executor:
+        statuses = list(executor.map(read, range(readers)))
+    assert statuses == [200] * readers
+    assert time.monotonic() - started < 20, "the group commit waited for a connection the reads were holding"
+    assert _reads(db, patient["id"]) == readers
