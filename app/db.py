@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,12 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db_guard import guard_postgresql
+from app.kit.audit import CHANGES_AT_BEGIN, GROUP_COMMIT, READ_REQUEST, GroupCommit
 from app.kit.db_faults import outage
+
+_READ_OPTION = "imschart_read"  # execution option: begin a deferred (read) transaction on SQLite
+_READ_BIND = "read_bind"  # sessionmaker info: the engine carrying that option
+_BUSY_SECONDS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout: float | None = None,
@@ -27,6 +33,7 @@ def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout:
         busy = statement_timeout or 30
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy}, **kwargs)
         _configure_sqlite(engine, busy)
+        _BUSY_SECONDS[engine] = busy
         return engine
     if connect_timeout is None or statement_timeout is None:
         return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -58,9 +65,12 @@ def private_sqlite_file(url: str) -> None:
 def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     """WAL for concurrent readers, FULL sync so a committed note survives power loss, FKs enforced.
 
-    Every request writes (at least its audit row), so transactions start with BEGIN IMMEDIATE: two
-    deferred transactions that both try to upgrade to a write lock would otherwise fail at once
-    with "database is locked" instead of waiting for busy_timeout.
+    Writes start with BEGIN IMMEDIATE: two deferred transactions that both try to upgrade to a write lock
+    would otherwise fail at once with "database is locked" instead of waiting for busy_timeout. A GET/HEAD
+    request's session (`get_session`) begins deferred instead: a WAL read snapshot that takes no lock; its
+    audit rows are written by the group commit (app.kit.audit.GroupCommit), and should it write anything
+    else, app.kit.audit upgrades it to BEGIN IMMEDIATE at commit. The row-change count at BEGIN tells
+    app.kit.audit whether a transaction has written yet.
     """
 
     @event.listens_for(engine, "connect")
@@ -75,13 +85,28 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[CHANGES_AT_BEGIN] = conn.connection.dbapi_connection.total_changes
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_OPTION) else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine, *, audit_key: bytes) -> sessionmaker[Session]:
     # expire_on_commit=False: responses are serialised after the commit from already-loaded state.
     # The audit key rides on each session for the hash chain written at commit (app.kit.audit).
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info={"audit_key": audit_key})
+    # Reads' audit rows are written in batches by one GroupCommit per sessionmaker (SQLite: see get_session).
+    committer = GroupCommit()
+    info: dict[str, Any] = {"audit_key": audit_key, GROUP_COMMIT: committer}
+    if engine.dialect.name == "sqlite":
+        info[_READ_BIND] = engine.execution_options(**{_READ_OPTION: True})
+        # The group commit writes on a connection of its own: the reads waiting for it each hold one of the
+        # request pool's connections (their read transaction ends only after their batch), and a full pool
+        # must never keep the batch that would free them from starting.
+        busy = _BUSY_SECONDS.get(engine, 30.0)
+        writer = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": busy},
+                               pool_size=1, max_overflow=0, hide_parameters=True)
+        _configure_sqlite(writer, busy)
+        committer.factory = sessionmaker(bind=writer, expire_on_commit=False, autoflush=False,
+                                         info={"audit_key": audit_key})
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 class CommitHandoff:
@@ -101,7 +126,11 @@ COMMIT_HANDOFF = "imschart.commit_handoff"
 
 def get_session(request: Request) -> Iterator[Session]:
     """Commit when the handler returns, roll back on any exception; services only flush()."""
-    session: Session = request.app.state.sessionmaker()
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    read_bind = factory.kw["info"].get(_READ_BIND) if request.method in ("GET", "HEAD") else None
+    session: Session = factory() if read_bind is None else factory(bind=read_bind)
+    if read_bind is not None:  # SQLite: a read snapshot, no write lock; the audit rows go to the group commit
+        session.info[READ_REQUEST] = True
     request.state.db = session
     handoff: CommitHandoff | None = request.scope.get(COMMIT_HANDOFF)
     try:

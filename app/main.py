@@ -45,6 +45,7 @@ from app.kit import docs, logs, openapi
 from app.kit.audit import audit_key_from_secret
 from app.kit.boundary import ErrorBoundaryMiddleware, SecurityHeadersMiddleware
 from app.kit.errors import install_error_handlers
+from app.kit.etag import NotModifiedMiddleware
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.request_context import RequestContextMiddleware
 from app.outcomes.router import router as outcomes_router
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = migrate.head_revision(settings.sqlalchemy_url)
 
     install_error_handlers(app)
+    app.add_middleware(NotModifiedMiddleware)  # innermost: the read and its audit row commit before the 304
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state),
                        lease=timedelta(seconds=settings.idempotency_lease_seconds))

@@ -12,8 +12,10 @@ import hashlib
 import hmac
 import json
 import random
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,9 @@ from app.models.base import new_id, utcnow
 GENESIS_HASH = "0" * 64
 _PENDING = "audit_pending"
 _KEY = "audit_key"
+READ_REQUEST = "read_request"  # set by app.db.get_session on a GET/HEAD's SQLite session (a deferred BEGIN)
+GROUP_COMMIT = "audit_group_commit"  # the sessionmaker's GroupCommit, shared by its sessions
+CHANGES_AT_BEGIN = "imschart_changes_at_begin"  # sqlite3 total_changes when the transaction began (app.db)
 
 
 def audit_key_from_secret(secret: str) -> bytes:
@@ -96,13 +101,27 @@ def head_signature(key: bytes, chain: int, seq: int, last_hash: str) -> str:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    if session.info.get(READ_REQUEST) and session.in_transaction() and _sqlite_wrote_nothing(session):
+        if not (session.new or session.dirty or session.deleted or session.info.get(events._PENDING)):
+            # A pure read: its audit rows go to the group commit; this read transaction ends holding no lock.
+            pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+            if pending:
+                committer: GroupCommit = session.info[GROUP_COMMIT]
+                committer.write(pending)  # returns once durable; raises (and so fails the request) otherwise
+            return
+        _upgrade_to_writer(session)  # a read that also writes (a token touch): take the write lock now
     # Fixed lock order for every transaction: business rows (flush), change counter, audit chain head.
     session.flush()
     events.write_pending(session)
-    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    pending = session.info.pop(_PENDING, [])
     if not pending:
         return
-    key: bytes = session.info[_KEY]
+    _chain(session, session.info[_KEY], pending)
+    session.flush()
+
+
+def _chain(session: Session, key: bytes, pending: list[AuditEvent]) -> None:
+    """Link `pending` onto one random chain under its head's row lock, in this transaction."""
     chain = random.randrange(AUDIT_CHAINS)
     head = session.execute(
         select(AuditChainHead).where(AuditChainHead.chain == chain).with_for_update()
@@ -114,7 +133,90 @@ def _write_pending(session: Session) -> None:
         session.add(row)
     head.signature = head_signature(key, chain, head.seq, head.hash)
     head.key_fingerprint = key_fingerprint(key)
-    session.flush()
+
+
+@event.listens_for(Session, "before_flush")
+def _writer_before_first_write(session: Session, _context: Any, _instances: Any) -> None:
+    """A GET that writes mid-request (a FHIR bulk kick-off inserts its job) takes the write lock first."""
+    if (session.info.get(READ_REQUEST) and session.in_transaction() and (session.new or session.dirty or
+                                                                         session.deleted)
+            and _sqlite_wrote_nothing(session)):
+        _upgrade_to_writer(session)
+
+
+def _sqlite_wrote_nothing(session: Session) -> bool:
+    """True while this SQLite transaction has changed no row, so it holds no write lock (WAL read snapshot)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    changes = conn.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
+    return bool(conn.info.get(CHANGES_AT_BEGIN) == changes)
+
+
+def _upgrade_to_writer(session: Session) -> None:
+    """End the read snapshot and take the write lock on the same connection, waiting up to busy_timeout.
+
+    Upgrading a deferred transaction in place fails at once (SQLITE_BUSY_SNAPSHOT) when another writer
+    committed since it began; a GET's only writes are blind touches (token and API-key last use), which do
+    not depend on what it read, so a fresh IMMEDIATE transaction is the safe way to write them.
+    """
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
+    raw.execute("COMMIT")  # type: ignore[union-attr]
+    raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    # Holding the write lock now: for the rest of this transaction its audit rows are written in it (the
+    # group commit would wait for this very lock). The next BEGIN resets the mark (app.db).
+    conn.info[CHANGES_AT_BEGIN] = None
+
+
+class GroupCommit:
+    """Audit rows of many reads in one write transaction: one chain-head update, one fsync per batch.
+
+    A read request hands its rows over and blocks until the batch that holds them has committed
+    (synchronous=FULL, so durable), or raises what the batch raised: a read is never answered before its
+    audit row is on disk, and fails if the row cannot be written. One writer thread per sessionmaker,
+    started on demand and gone after a second idle; while it writes a batch, the next one gathers.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self.factory: Any = None  # the sessionmaker: set by app.db.make_sessionmaker
+        self._cond = threading.Condition()
+        self._queue: list[tuple[list[AuditEvent], Future[None]]] = []
+        self._running = False
+
+    def write(self, rows: list[AuditEvent], timeout: float = 60.0) -> None:
+        done: Future[None] = Future()
+        with self._cond:
+            self._queue.append((rows, done))
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="imschart-audit-commit", daemon=True).start()
+            self._cond.notify()
+        done.result(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._queue:
+                    self._cond.wait(1.0)
+                if not self._queue:
+                    self._running = False
+                    self.factory.kw["bind"].dispose()  # idle: close the writer's connection until next time
+                    return
+                batch, self._queue = self._queue[:self.MAX_BATCH], self._queue[self.MAX_BATCH:]
+            try:
+                with self.factory() as session:
+                    rows = [row for rows, _ in batch for row in rows]
+                    _chain(session, session.info[_KEY], rows)
+                    session.commit()
+            except BaseException as exc:  # every waiter of the batch fails with it; the thread goes on
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for _, done in batch:
+                done.set_result(None)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -24,6 +24,7 @@ def catalog(session: Session) -> Catalog:
     """
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
+    engine = getattr(engine, "_proxied", engine)  # app.db's read bind: an execution-options copy, same database
     found = _cache.get(engine)
     if found is None:
         found = _load(session)

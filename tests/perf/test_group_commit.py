@@ -1,0 +1,139 @@
+"""SQLite reads run in read snapshots and their audit rows are group-committed, durable before the answer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, make_url, select, update
+
+from app.kit import audit
+from app.models import AuditEvent
+from app.models.user import AuthToken
+from tests.conftest import TEST_SECRET
+from tests.factories import make_patient
+from tests.perf.test_hot_paths import capture
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(engine_kind):
+    if engine_kind != "sqlite":
+        pytest.skip("the read snapshot and group commit are SQLite's answer to its single write lock")
+
+
+@contextmanager
+def capture_all(app):
+    """Statements of the request pool and of the group commit's own writer connection, in order."""
+    writer = app.state.sessionmaker.kw["info"][audit.GROUP_COMMIT].factory.kw["bind"]
+    with capture(app.state.engine) as statements, capture(writer) as batched:
+        yield statements, batched
+
+
+def _reads(db, patient_id: str) -> int:
+    return db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "read", AuditEvent.resource_id == patient_id))
+
+
+def test_a_read_begins_deferred_and_its_audit_row_is_written_apart(client, app, staff):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    with capture_all(app) as (statements, batched):
+        assert client.get(f"/api/v1/patients/{patient['id']}", headers=therapist.headers).status_code == 200
+    sql = [s for s, _ in statements]
+    assert sql[0] == "BEGIN" and "BEGIN IMMEDIATE" not in sql, sql  # the request takes no write lock
+    assert not [s for s in sql if s.startswith(("INSERT", "UPDATE"))], sql
+    batch = [s for s, _ in batched]
+    assert batch[0] == "BEGIN IMMEDIATE" and any(s.startswith("INSERT INTO audit_events") for s in batch), batch
+
+
+def test_reads_wait_for_their_batch_and_many_share_one_commit(client, app, staff, db, db_url):
+    therapist = staff("therapist")
+    patients = [make_patient(client, therapist, family_name=f"Queue{i}") for i in range(6)]
+    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: no audit batch can commit yet
+    answered: list[int] = []
+
+    def read(p: dict) -> None:
+        answered.append(client.get(f"/api/v1/patients/{p['id']}", headers=therapist.headers).status_code)
+
+    with capture_all(app) as (_, statements), ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(read, p) for p in patients]
+        time.sleep(1.5)
+        assert answered == [], "a read was answered before its audit row was committed"
+        blocker.execute("ROLLBACK")
+        for f in futures:
+            f.result(timeout=60)
+    blocker.close()
+    assert answered == [200] * 6
+    assert all(_reads(db, p["id"]) == 1 for p in patients)
+    head_updates = [s for s, _ in statements if s.startswith("UPDATE audit_chain_heads")]
+    assert len(head_updates) < 6, f"{len(head_updates)} chain-head updates for 6 reads: not batched"
+    assert list(audit.verify(db, audit.audit_key_from_secret(TEST_SECRET))) == []
+
+
+def test_a_read_whose_batch_fails_fails_too(client, app, staff, db, db_url):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    url = f"/api/v1/patients/{patient['id']}"
+    raw = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    raw.execute("CREATE TRIGGER refuse_reads BEFORE INSERT ON audit_events WHEN NEW.action = 'read' "
+                "BEGIN SELECT RAISE(ABORT, 'audit store refused'); END")
+    try:
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda: results.append(
+            client.get(url, headers=therapist.headers).status_code)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert results == [500] * 4
+        assert _reads(db, patient["id"]) == 0
+    finally:
+        raw.execute("DROP TRIGGER refuse_reads")
+        raw.close()
+    assert client.get(url, headers=therapist.headers).status_code == 200  # the committer carried on
+    assert _reads(db, patient["id"]) == 1
+
+
+def test_a_read_that_touches_its_token_upgrades_to_a_write(client, app, staff, db):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    db.execute(update(AuthToken).where(AuthToken.user_id == therapist.id)
+               .values(last_used_at=datetime.now(UTC) - timedelta(minutes=5)))
+    before = db.scalar(select(AuthToken.last_used_at).where(AuthToken.user_id == therapist.id))
+    with capture_all(app) as (statements, _):
+        assert client.get(f"/api/v1/patients/{patient['id']}", headers=therapist.headers).status_code == 200
+    after = db.scalar(select(AuthToken.last_used_at).where(AuthToken.user_id == therapist.id))
+    assert after > before
+    assert _reads(db, patient["id"]) == 1
+    assert any(s.startswith("UPDATE auth_tokens") for s, _ in statements)
+
+
+def test_a_read_that_inserts_mid_request_takes_the_write_lock_first(client, staff, db):
+    admin = staff("admin")
+    kicked = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
+    assert kicked.status_code == 202, kicked.text
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 1
+
+
+def test_more_waiting_reads_than_pooled_connections_still_commit(client, app, staff, db):
+    therapist = staff("therapist")
+    patient = make_patient(client, therapist)
+    url = f"/api/v1/patients/{patient['id']}"
+    pool = app.state.engine.pool
+    readers = pool.size() + pool._max_overflow + 5  # each waiting read holds a pooled connection
+
+    def read(_: int) -> int:
+        return client.get(url, headers=therapist.headers).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(readers) as executor:
+        statuses = list(executor.map(read, range(readers)))
+    assert statuses == [200] * readers
+    assert time.monotonic() - started < 20, "the group commit waited for a connection the reads were holding"
+    assert _reads(db, patient["id"]) == readers
