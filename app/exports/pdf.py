@@ -57,6 +57,23 @@ def _screenings(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
             if rows else p("No precaution screening on file.")]
 
 
+def _visits(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
+    """Every contact, missed and cancelled visits included (the College's record-keeping standard)."""
+    rows = []
+    for a in record.appointments:
+        status = human(a.status)
+        if a.cancelled_at:
+            status += (f" {stamp(a.cancelled_at, ctx.zone)} by {a.cancelled_by or '-'}"
+                       + (" (late)" if a.late_cancellation else "")
+                       + (f": {a.cancel_reason}" if a.cancel_reason else ""))
+        elif a.no_show_at:
+            status += f" (recorded {stamp(a.no_show_at, ctx.zone)})"
+        rows.append([stamp(a.start_at, ctx.zone), f"{int((a.end_at - a.start_at).total_seconds() // 60)} min",
+                     ctx.who(a.therapist_id), status])
+    return [p("Visits", H2), table(["Start", "Length", "Therapist", "Status"], rows, [90, 50, 130, 234])
+            if rows else p("No visit booked.")]
+
+
 def _outcomes(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
     rows = []
     baselines: dict[tuple[Any, str], float] = {}
@@ -149,7 +166,7 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog, sessions: Mappin
     if drafts or discarded:
         story.append(p(f"Not printed: {drafts} unsigned draft note(s) and {discarded} discarded note(s); they are "
                        "not part of the signed record.", SMALL))
-    story += _outcomes(record, ctx) + _progress(record, ctx)
+    story += _visits(record, ctx) + _outcomes(record, ctx) + _progress(record, ctx)
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=LETTER, title=f"Treatment record {p_.chart_number}", author=clinic.name,
                       leftMargin=0.75 * inch, rightMargin=0.75 * inch, topMargin=0.9 * inch,

@@ -55,13 +55,13 @@ def load(session: Session, patient: Patient) -> PatientRecord:
     revisions = session.scalars(select(ClinicalRevision).where(ClinicalRevision.patient_id == pid)
                                 .order_by(ClinicalRevision.record_type, ClinicalRevision.record_id,
                                           ClinicalRevision.revision)).all()
+    appointments = session.scalars(select(Appointment).where(Appointment.patient_id == pid)
+                                   .order_by(Appointment.start_at, Appointment.id)).all()
     staff_ids = ({a.author_id for a in assessments} | {t.author_id for t in treatments}
                  | {o.recorded_by for o in outcomes} | {c.obtained_by for c in consents}
                  | {c.withdrawn_by for c in consents if c.withdrawn_by} | {s.screened_by for s in screenings}
-                 | {r.author_id for r in revisions})
+                 | {r.author_id for r in revisions} | {a.therapist_id for a in appointments})
     staff = session.scalars(select(User).where(or_(User.id.in_(staff_ids)))).all() if staff_ids else []
-    appointments = session.scalars(select(Appointment).where(Appointment.patient_id == pid)
-                                   .order_by(Appointment.start_at, Appointment.id)).all()
     return PatientRecord(patient, episodes, assessments, treatments, consents, screenings, outcomes, revisions, staff,
                          visits(session, assessments, treatments), appointments)
 

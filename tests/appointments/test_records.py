@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fhir.resources.R4B import get_fhir_model_class
+from pypdf import PdfReader
 
 from tests.appointments.helpers import INITIAL, book, set_hours, step
 from tests.assessments.helpers import open_episode
@@ -59,6 +62,20 @@ def test_the_patient_export_lists_every_appointment(client, staff):
     body = client.get(f"/api/v1/patients/{patient['id']}/export", headers=therapist.headers).json()
     assert [(a["id"], a["status"]) for a in body["appointments"]] == [
         (missed["id"], "no_show"), (cancelled["id"], "cancelled"), (booked["id"], "booked")]
+
+
+def test_the_printed_chart_lists_every_visit_missed_and_cancelled_ones_too(client, staff):
+    _admin, therapist, patient, _missed, _cancelled, _booked = _history(client, staff)
+    pdf = client.get(f"/api/v1/patients/{patient['id']}/export", params={"format": "pdf"}, headers=therapist.headers)
+    assert pdf.status_code == 200, pdf.text
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    visits = text[text.index("Visits Start Length Therapist Status"):text.index("Outcome measures")]
+    rows = re.findall(r"(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T) (\d+) min (.+?) \(Reg\. R\d+\) (no show|cancelled|booked)",
+                      visits)
+    assert [(start, minutes, status) for start, minutes, _, status in rows][1:] == [
+        ("2027-03-08 10:00 EST", "60", "cancelled"), ("2027-03-15 10:00 EDT", "30", "booked")]
+    assert rows[0][3] == "no show" and "(recorded " in visits  # the missed visit stays on the record
+    assert "by patient: Flu" in visits and all(name == rows[0][2] for _, _, name, _ in rows)  # a name, not an id
 
 
 def test_the_archive_round_trips_the_appointment_book(client, staff, db_url, template_db, tmp_path: Path,
