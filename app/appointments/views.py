@@ -142,11 +142,33 @@ class Reminder(BaseModel):
     appointment: AppointmentOut
     patient_name: str
     contact: ReminderContact
-    channels: list[str]  # what the clinic's tool can use: "sms"/"phone" with a phone, "email" with an e-mail
+    contact_preference: str | None
+    reminder_consent: bool
+    # only channels the patient consented to, matching their preference, with the detail on file to use them
+    channels: list[str]
+    can_remind: bool
+    reason: str | None  # why not, when can_remind is false
+
+
+def usable_channels(p: Patient) -> tuple[list[str], str | None]:
+    """The channels the clinic's tool may use for this patient, or none and why: consent comes first, then
+    the patient's preference (none = do not contact), then having a phone or e-mail on file for it."""
+    on_file = (["sms", "phone"] if p.phone else []) + (["email"] if p.email else [])
+    if not p.reminder_consent:
+        return [], "no consent to be contacted on file"
+    if p.contact_preference == "none":
+        return [], "the patient asked not to be contacted"
+    if p.contact_preference is not None:
+        if p.contact_preference in on_file:
+            return [p.contact_preference], None
+        detail = "e-mail address" if p.contact_preference == "email" else "phone number"
+        return [], f"prefers {p.contact_preference} but has no {detail} on file"
+    return on_file, None if on_file else "no phone number or e-mail address on file"
 
 
 def reminders(session: Session, actor: Actor, start: datetime, end: datetime) -> list[Reminder]:
-    """Booked visits starting in [start, end) with how to reach each patient (deactivated patients left out)."""
+    """Booked visits starting in [start, end) with how to reach each patient (deactivated patients left out);
+    every visit is listed, with `can_remind: false` and the reason when the patient may not be contacted."""
     if end <= start or end - start > timedelta(days=14):
         raise field_error("to", "must be after from, and at most 14 days later")
     rows = session.execute(select(Appointment, Patient).join(Patient, Patient.id == Appointment.patient_id).where(
@@ -155,10 +177,11 @@ def reminders(session: Session, actor: Actor, start: datetime, end: datetime) ->
     rendered = service.to_out(session, [a for a, _ in rows])
     out = []
     for (_, p), appt in zip(rows, rendered, strict=True):
-        channels = (["sms", "phone"] if p.phone else []) + (["email"] if p.email else [])
+        channels, reason = usable_channels(p)
         out.append(Reminder(appointment=appt, patient_name=f"{p.preferred_name or p.given_name} {p.family_name}",
                             contact=ReminderContact(phone=p.phone, email=p.email, preferred_name=p.preferred_name),
-                            channels=channels))
+                            contact_preference=p.contact_preference, reminder_consent=p.reminder_consent,
+                            channels=channels, can_remind=bool(channels), reason=reason))
     audit.record(session, actor, "search", resource_type="Appointment",
                  detail={"view": "reminders", "result_ids": [str(r.appointment.id) for r in out]})
     return out

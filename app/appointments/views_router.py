@@ -56,8 +56,9 @@ def availability(session: SessionDep, actor: Reader, type_: Annotated[uuid.UUID,
 
 
 @router.get("/reminders", response_model=list[views.Reminder], operation_id="appointmentReminders",
-            summary="Booked visits in a window (at most 14 days) with each patient's contact details, for the "
-            "clinic's SMS or e-mail tool", responses=problem_responses(401, 403, 422))
+            summary="Booked visits in a window (at most 14 days) with each patient's contact details, preference "
+            "and consent, for the clinic's SMS or e-mail tool (can_remind false, with the reason, without consent)",
+            responses=problem_responses(401, 403, 422))
 def reminders(session: SessionDep, actor: Reader, from_: Annotated[datetime, Query(alias="from")],
               to: datetime) -> list[views.Reminder]:
     for name, value in (("from", from_), ("to", to)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, CheckConstraint, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
@@ -14,6 +14,10 @@ from app.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
 
 def _search_key(length: int) -> TypeEngine[str]:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+# How the patient wants to hear from the clinic (reminders); "none" means do not contact.
+CONTACT_PREFERENCES = ("sms", "email", "phone", "none")
 
 
 class Patient(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -26,6 +30,7 @@ class Patient(IdMixin, TimestampMixin, VersionedMixin, Base):
         Index(None, "phone_digits"),
         Index(None, "chart_number_norm", unique=True),  # "a-100" and "A-100" are one chart number
         Index(None, "birth_date"),
+        CheckConstraint(f"contact_preference IN {CONTACT_PREFERENCES!r}", name="contact_preference"),
     )
 
     chart_number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -45,6 +50,10 @@ class Patient(IdMixin, TimestampMixin, VersionedMixin, Base):
     notes: Mapped[str | None] = mapped_column(String(4000))
     active: Mapped[bool] = mapped_column(default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column()
+    # Consent to be contacted with reminders: off until the patient says yes; the server stamps when.
+    contact_preference: Mapped[str | None] = mapped_column(String(10))
+    reminder_consent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reminder_consent_at: Mapped[datetime | None] = mapped_column()
 
     # Search keys maintained by the service: lower-cased, accent-folded names; phone digits only.
     family_name_norm: Mapped[str] = mapped_column(_search_key(100))

@@ -24,6 +24,9 @@ def _issuing_province(value: str) -> str:
 
 HealthCardProvince = Annotated[Province, AfterValidator(_issuing_province)]
 SexAtBirth = Literal["female", "male", "intersex", "unknown"]
+ContactPreference = Literal["sms", "email", "phone", "none"]  # as app.models.patient.CONTACT_PREFERENCES
+_PREFERENCE = "How the patient wants appointment reminders; none = do not contact"
+_CONSENT = "The patient agreed to be contacted with reminders (the server stamps reminder_consent_at)"
 
 _INPUT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -71,6 +74,8 @@ class _PatientFields(BaseModel):
     referring_physician: ReferringPhysician | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
         None, description="Administrative notes (visible to reception: no clinical content)")
+    contact_preference: ContactPreference | None = Field(None, description=_PREFERENCE)
+    reminder_consent: bool = Field(False, description=_CONSENT)
 
 
 class PatientCreate(_PatientFields):
@@ -99,6 +104,8 @@ class PatientUpdate(BaseModel):
     emergency_contact: EmergencyContact | None = None
     referring_physician: ReferringPhysician | None = None
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    contact_preference: ContactPreference | None = Field(None, description=_PREFERENCE)
+    reminder_consent: bool | None = Field(None, description=_CONSENT)
 
 
 class PatientOut(BaseModel):
@@ -120,6 +127,9 @@ class PatientOut(BaseModel):
     emergency_contact: EmergencyContact | None
     referring_physician: ReferringPhysician | None
     notes: str | None
+    contact_preference: ContactPreference | None
+    reminder_consent: bool
+    reminder_consent_at: datetime | None
     active: bool
     deactivated_at: datetime | None
     version: int

@@ -25,7 +25,7 @@ from app.patients.schemas import PatientCreate, PatientUpdate
 CHART_COUNTER = "chart_number"
 _MAX_CHAR = "\U0010ffff"  # sorts after every character in UTF-8 byte order
 _PHONE_QUERY = re.compile(r"[0-9+()\-.\s]+")
-_REQUIRED = ("given_name", "family_name", "birth_date", "chart_number")
+_REQUIRED = ("given_name", "family_name", "birth_date", "chart_number", "reminder_consent")
 
 
 def get(session: Session, patient_id: uuid.UUID) -> Patient:
@@ -59,6 +59,7 @@ def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
     else:
         values["chart_number"] = _next_chart_number(session)
     patient = Patient(**values, active=True)
+    _stamp_consent(patient, bool(data.reminder_consent))
     _refresh_search_keys(patient)
     session.add(patient)
     _flush_unique(session, patient.chart_number)
@@ -83,8 +84,12 @@ def update_patient(session: Session, actor: Actor, patient: Patient, data: Patie
         _apply_health_card(changes, number, province)
     if "chart_number" in changes and fold(changes["chart_number"]) != patient.chart_number_norm:
         _ensure_chart_number_free(session, changes["chart_number"])
+    consent = changes.pop("reminder_consent", patient.reminder_consent)
     for name, value in changes.items():
         setattr(patient, name, value)
+    if consent != patient.reminder_consent:
+        _stamp_consent(patient, consent)
+        changes["reminder_consent"] = consent
     _refresh_search_keys(patient)
     _flush_unique(session, patient.chart_number)
     audit.record(session, actor, "update", resource_type="Patient", resource_id=patient.id,
@@ -158,6 +163,12 @@ def _apply_health_card(values: dict[str, Any], number: str | None, province: str
     except ValueError as exc:
         raise field_error("health_card_number", str(exc)) from exc
     values["health_card_province"] = province
+
+
+def _stamp_consent(patient: Patient, consent: bool) -> None:
+    """When consent turns on the server records the moment (the clinic's proof); withdrawing clears it."""
+    patient.reminder_consent = consent
+    patient.reminder_consent_at = utcnow() if consent else None
 
 
 def _refresh_search_keys(patient: Patient) -> None:

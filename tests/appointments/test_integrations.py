@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.models import AuditEvent
@@ -39,8 +40,8 @@ def test_a_booking_system_books_with_appointments_write_and_reads_with_read(clie
 
 def test_reminders_list_booked_visits_in_the_window_with_contact_details(client, staff):
     therapist, reception = staff("therapist"), staff("reception")
-    reachable = make_patient(client, reception, phone="416-555-0100", email="a@example.com")
-    silent = make_patient(client, reception, given_name="Quiet", phone=None, email=None)
+    reachable = make_patient(client, reception, phone="416-555-0100", email="a@example.com", reminder_consent=True)
+    silent = make_patient(client, reception, given_name="Quiet", phone=None, email=None, reminder_consent=True)
     tomorrow = (datetime.now(UTC) + timedelta(hours=26)).replace(microsecond=0)
     first = book(client, reception, reachable["id"], therapist, tomorrow.isoformat(), override_hours=True)
     second = book(client, reception, silent["id"], therapist, (tomorrow + timedelta(hours=1)).isoformat(),
@@ -56,6 +57,49 @@ def test_reminders_list_booked_visits_in_the_window_with_contact_details(client,
     items = response.json()
     assert [r["appointment"]["id"] for r in items] == [first["id"], second["id"]]
     assert items[0]["contact"]["phone"] == "416-555-0100" and items[0]["channels"] == ["sms", "phone", "email"]
-    assert items[1]["channels"] == []
+    assert items[0]["can_remind"] is True and items[0]["reason"] is None
+    assert items[1]["channels"] == [] and items[1]["can_remind"] is False
+    assert items[1]["reason"] == "no phone number or e-mail address on file"
     too_long = {"from": window["from"], "to": (tomorrow + timedelta(days=20)).isoformat()}
     assert client.get("/api/v1/reminders", params=too_long, headers=reception.headers).status_code == 422
+
+
+@pytest.mark.parametrize(("fields", "channels", "reason"), [
+    ({}, [], "no consent to be contacted on file"),  # the default: nobody agreed to anything
+    ({"contact_preference": "sms"}, [], "no consent to be contacted on file"),
+    ({"reminder_consent": True}, ["sms", "phone", "email"], None),  # consent, no preference: whatever is on file
+    ({"reminder_consent": True, "contact_preference": "email"}, ["email"], None),
+    ({"reminder_consent": True, "contact_preference": "sms"}, ["sms"], None),
+    ({"reminder_consent": True, "contact_preference": "none"}, [], "the patient asked not to be contacted"),
+    ({"reminder_consent": True, "contact_preference": "email", "email": None}, [],
+     "prefers email but has no e-mail address on file"),
+    ({"reminder_consent": True, "contact_preference": "phone", "phone": None}, [],
+     "prefers phone but has no phone number on file"),
+])
+def test_reminders_honour_preference_and_consent(client, staff, fields, channels, reason):
+    therapist, reception = staff("therapist"), staff("reception")
+    patient = make_patient(client, reception, **{"phone": "416-555-0100", "email": "a@example.com", **fields})
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    booked = book(client, reception, patient["id"], therapist, start.isoformat(), override_hours=True)
+    window = {"from": (start - timedelta(hours=1)).isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    response = client.get("/api/v1/reminders", params=window, headers=reception.headers)
+    assert response.status_code == 200, response.text
+    [item] = response.json()  # listed whether or not the clinic may remind: the front desk can ask
+    assert item["appointment"]["id"] == booked["id"]
+    assert item["contact_preference"] == fields.get("contact_preference")
+    assert item["reminder_consent"] is fields.get("reminder_consent", False)
+    assert (item["channels"], item["can_remind"], item["reason"]) == (channels, bool(channels), reason)
+
+
+def test_withdrawn_consent_stops_reminders(client, staff):
+    therapist, reception = staff("therapist"), staff("reception")
+    patient = make_patient(client, reception, phone="416-555-0100", reminder_consent=True, contact_preference="sms")
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    book(client, reception, patient["id"], therapist, start.isoformat(), override_hours=True)
+    window = {"from": (start - timedelta(hours=1)).isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    assert client.get("/api/v1/reminders", params=window, headers=reception.headers).json()[0]["channels"] == ["sms"]
+    withdrawn = client.patch(f"/api/v1/patients/{patient['id']}", json={"reminder_consent": False},
+                             headers={**reception.headers, "If-Match": f'W/"{patient["version"]}"'})
+    assert withdrawn.status_code == 200, withdrawn.text
+    [item] = client.get("/api/v1/reminders", params=window, headers=reception.headers).json()
+    assert (item["can_remind"], item["channels"]) == (False, [])

@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from app import cli
 from app.config import get_settings
 from app.exports.archive import SECRET_COLUMNS
 from app.kit.actor import SYSTEM_ACTOR
-from app.models import AuditEvent, Base
+from app.models import AuditEvent, Base, Patient
 from app.models.integration import ApiClient, ExportJob, WebhookDelivery, WebhookSubscription
 from app.models.user import User
 from tests.conftest import TEST_SECRET
@@ -277,3 +278,25 @@ def test_an_ndjson_archive_is_never_altered_and_says_nothing_about_csv(client, s
         rows = [json.loads(line) for line in z.read("patients.ndjson").decode().splitlines()]
     assert next(r for r in rows if r["id"] == patient["id"])["given_name"] == HOSTILE["given_name"]
     assert "csv_formula_neutralisation" not in manifest
+
+
+def test_contact_preference_and_reminder_consent_survive_the_archive(client, staff, db_url, template_db, tmp_path,
+                                                                       monkeypatch):
+    """Issue 14 item 8: the consent and the moment it was given move with the record."""
+    patient = make_patient(client, staff("reception"), contact_preference="email", reminder_consent=True)
+    assert _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "a")).exit_code == 0
+    archive = next((tmp_path / "a").glob("*.zip"))
+    with zipfile.ZipFile(archive) as z:
+        [row] = [json.loads(line) for line in z.read("patients.ndjson").decode().splitlines()]
+    assert (row["contact_preference"], row["reminder_consent"]) == ("email", True) and row["reminder_consent_at"]
+    empty = template_db.empty()
+    try:
+        assert _cli(monkeypatch, empty, tmp_path, "import-archive", str(archive)).exit_code == 0
+        engine = create_engine(empty)
+        with Session(engine) as session:
+            restored = session.get(Patient, uuid.UUID(patient["id"]))
+            assert restored is not None and (restored.contact_preference, restored.reminder_consent) == ("email", True)
+            assert restored.reminder_consent_at == datetime.fromisoformat(row["reminder_consent_at"])
+        engine.dispose()
+    finally:
+        template_db.drop(empty)
