@@ -20,8 +20,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         UniqueConstraint("chain", "seq"),
-        Index(None, "patient_id", "occurred_at"),
-        Index(None, "actor_id", "occurred_at"),
+        # one patient's or actor's trail, newest first: walked in the full (occurred_at, id) page order
+        Index(None, "patient_id", "occurred_at", "id"),
+        Index(None, "actor_id", "occurred_at", "id"),
         Index(None, "occurred_at", "id"),  # newest-first pages: (occurred_at, id) keyset order
         Index(None, "action", "occurred_at", "id"),
     )

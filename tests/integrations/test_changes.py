@@ -118,3 +118,24 @@ def test_a_consumer_polling_during_concurrent_writes_sees_every_change_once(clie
     consumer.join(timeout=60)
     assert len(seen) == writers * per_writer
     assert len(set(seen)) == len(seen), "a change was delivered twice"
+
+
+def test_a_list_of_types_pages_like_the_whole_feed_filtered(client, staff):
+    """Several types at once (one index walk per type, merged on seq): the same items, in the same order, with the
+    same cursors as the whole feed filtered, page by page."""
+    therapist = staff("therapist")
+    for _ in range(2):
+        chart_visit(client, therapist)
+    whole = feed(client, therapist.headers, limit=1000)["items"]
+    wanted = {"patient", "assessment"}
+    expected = [i for i in whole if i["resource_type"] in wanted]
+    assert len(expected) >= 4 and len(expected) < len(whole)
+    got, after = [], None
+    while True:
+        page = feed(client, therapist.headers, after=after, types="assessment,patient", limit=3)
+        if not page["items"]:
+            assert page["next_cursor"] == (after or "0")
+            break
+        got += page["items"]
+        after = page["next_cursor"]
+    assert got == expected
