@@ -30,7 +30,7 @@ def list_levels(session: SessionDep, _: Anyone) -> list[LevelOut]:
     return [LevelOut.model_validate(lv) for lv in service.catalog(session).levels]
 
 
-LEVEL_PATTERN = r"^([Cc][1-8]|[Tt]([1-9]|1[0-2])|[Ll][1-5]|[Ss][1-5])$"  # the roots the catalog knows
+LEVEL_PATTERN = r"^([Cc][1-8]|[Tt]([1-9]|1[0-2])|[Ll][1-5]|[Ss][1-5]|[Cc][Nn]5)$"  # the roots, and CN V
 
 
 @router.get("/muscles", response_model=list[MuscleOut], operation_id="listMuscles",
