@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.fhir.codes import REMINDER_CONTACT
 from app.fhir.search_params import CONTROL, SPEC, includes, sorts
 from app.models.base import utcnow
 
@@ -38,6 +39,11 @@ def _resource(resource_type: str) -> dict[str, Any]:
                          "Prefer: handling=strict" + ("" if resource_type in ("Patient", "Practitioner") else
                                                       "; patient (or subject) is required"),
     }
+    if resource_type == "Patient":
+        out["documentation"] += (
+            ". Reminder contact: the patient's preferred channel is the telecom ranked 1 (the others 2; a patient "
+            "who wants texts has an `sms` telecom); the extension " + REMINDER_CONTACT + " holds `preference` "
+            "(sms | email | phone | none), `consent` (agreed to be contacted with reminders) and `consentRecorded`")
     if includes(resource_type):
         out["searchInclude"] = list(includes(resource_type))
     if resource_type == "Patient":
