@@ -49,7 +49,8 @@ def _resource(resource_type: str) -> dict[str, Any]:
     if resource_type == "Patient":
         out["operation"] = [{"name": "everything", "definition": EVERYTHING_DEF},
                             {"name": "export", "definition": PATIENT_EXPORT_DEF,
-                             "documentation": "Bulk Data kick-off for all patients (GET or POST)"}]
+                             "documentation": "Bulk Data kick-off for all patients (GET or POST); Schedule and "
+                                              "Slot are refused (outside the Patient compartment)"}]
     return out
 
 
@@ -66,6 +67,7 @@ def statement(base_url: str, types: tuple[str, ...]) -> dict[str, Any]:
             "security": {"description": "OAuth2 bearer token from /api/v1/auth/token, or an API key"},
             "resource": [_resource(t) for t in types],
             "operation": [{"name": "export", "definition": EXPORT_DEF,
-                           "documentation": "System-level Bulk Data export (GET or POST kick-off)"}],
+                           "documentation": "System-level Bulk Data export (GET or POST kick-off); Slot is "
+                                             "refused (computed per request: search /fhir/Slot for a window)"}],
         }],
     }
