@@ -191,7 +191,7 @@ def _build(session: Session, actor: Actor, v: dict[str, str], zone: Any, kinds: 
     appt = Appointment(id=new_id(), patient_id=patient.id, therapist_id=therapist.id, type_id=kind.id,
                        start_at=start, end_at=end, blocked_until=end + timedelta(minutes=kind.buffer_after_minutes),
                        status=status, front_desk_notes=(v.get("notes") or None), created_by=actor.id,
-                       created_by_type=actor.type, late_cancellation=False, sequence=0,
+                       created_by_type=actor.type, late_cancellation=False, sequence=0, imported_at=now,
                        outside_hours=not schedules.Calendar(session, therapist.id, start, end).covers(start, end))
     if status == AppointmentStatus.CANCELLED:
         appt.cancelled_at, appt.cancelled_by = now, "clinic"

@@ -51,8 +51,10 @@ def _signed_note_for(model: type[Assessment] | type[Treatment]) -> object:
 
 def unsigned(session: Session, actor: Actor, params: PageParams, therapist_id: uuid.UUID | None
              ) -> tuple[list[Appointment], str | None]:
-    """Completed visits with no signed assessment or treatment naming them: oldest first."""
+    """Visits completed in IMS Chart with no signed assessment or treatment naming them: oldest first. Visits
+    imported as completed from another system (`imported_at` set) were documented there and are not listed."""
     stmt = select(Appointment).where(Appointment.status == AppointmentStatus.COMPLETED,
+                                     Appointment.imported_at.is_(None),
                                      ~_signed_note_for(Assessment), ~_signed_note_for(Treatment))  # type: ignore[operator]
     if therapist_id:
         stmt = stmt.where(Appointment.therapist_id == therapist_id)

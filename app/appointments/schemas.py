@@ -196,6 +196,9 @@ class AppointmentOut(BaseModel):
     cancel_reason: str | None
     late_cancellation: bool
     no_show_at: datetime | None
+    imported_at: datetime | None = Field(None, description="Set when the visit came from another system's CSV: "
+                                         "a completed imported visit is history, never on the unsigned-notes "
+                                         "worklist")
     version: int
     created_at: datetime
     warnings: list[BookingWarning] = Field(default_factory=list)

@@ -58,7 +58,8 @@ def to_out(session: Session, appts: Sequence[Appointment], warnings: list[Bookin
         front_desk_notes=a.front_desk_notes, outside_hours=a.outside_hours, series_id=a.series_id, rrule=a.rrule,
         arrived_at=a.arrived_at, completed_at=a.completed_at, cancelled_at=a.cancelled_at,
         cancelled_by=CancelledBy(a.cancelled_by) if a.cancelled_by else None, cancel_reason=a.cancel_reason,
-        late_cancellation=a.late_cancellation, no_show_at=a.no_show_at, version=a.version,
+        late_cancellation=a.late_cancellation, no_show_at=a.no_show_at, imported_at=a.imported_at,
+        version=a.version,
         created_at=a.created_at, warnings=warnings or []) for a in appts]
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.access import policy
+from app.appointments import fhir as appointment_fhir
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
@@ -57,16 +58,46 @@ class ExportFailed(DomainError):
     status, slug, title = 500, "export-failed", "The export failed"
 
 
+# What each kick-off level can export, and why the rest is refused (Bulk Data v2, _type: a server SHOULD answer a
+# request for types it does not export, or outside the Patient compartment, with an OperationOutcome error).
+#
+# Appointments are in the patient's compartment, so both levels carry them (cancelled and missed visits too).
+# A Schedule is a therapist's bookable time, not a patient's record: the system level exports one per therapist
+# with working hours; the Patient level (the patient compartment) refuses it.
+# Slots are refused at every level. Ours are not stored: a Slot is a free or busy start computed from working
+# hours, breaks, exceptions and the bookings at the moment it is asked for, so an export without a window would be
+# "every start, for ever", and any snapshot is stale with the next booking. Scheduling clients search
+# /fhir/Slot?schedule=...&start=... for the window they mean to book in.
+SLOT_WHY = ("Slots are computed on request from working hours and bookings, not stored, so a bulk snapshot would "
+            "be unbounded and stale at the next booking; search /fhir/Slot?schedule=Schedule/<id>&start=ge... for a "
+            "window instead.")
+NOT_EXPORTED: dict[str, dict[str, str]] = {
+    "system": {"Slot": SLOT_WHY},
+    "patient": {"Slot": SLOT_WHY,
+                "Schedule": "A Schedule is a therapist's bookable time, outside the Patient compartment; export it "
+                            "with the system-level /fhir/$export."},
+}
+
+
+def exportable(level: str) -> tuple[str, ...]:
+    """The resource types an export at this level (`system` or `patient`) writes when _type is not given."""
+    return tuple(t for t in TYPES if t not in NOT_EXPORTED[level])
+
+
 def _kick_off(request: Request, session: Session, actor: Actor, level: str, prefer: str | None,
               types: str | None, since: datetime | None, output_format: str | None) -> Response:
     if prefer is None or "respond-async" not in prefer:
         raise BadRequest("Bulk export is asynchronous: send the header Prefer: respond-async")
     if output_format not in (None, NDJSON, "application/ndjson", "ndjson"):
         raise field_error("_outputFormat", "only application/fhir+ndjson is supported")
-    wanted = [t.strip() for t in types.split(",")] if types else list(TYPES)
+    wanted = [t.strip() for t in types.split(",")] if types else list(exportable(level))
     unknown = [t for t in wanted if t not in TYPES]
     if unknown:
         raise field_error("_type", f"unsupported resource types {unknown}; this server exports {list(TYPES)}")
+    refused = [t for t in wanted if t not in exportable(level)]
+    if refused:
+        raise field_error("_type", f"{', '.join(refused)} cannot be exported at the {level} level: "
+                                   + " ".join(NOT_EXPORTED[level][t] for t in refused))
     if since is not None:
         since = utc_param("_since", since)  # an offset required; the edges of the calendar are a field error
     job = ExportJob(kind="fhir_bulk", format="ndjson", since=since, status="queued", records_done=0,
@@ -227,6 +258,7 @@ def run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID) -> No
     with factory() as session:
         job = session.get_one(ExportJob, job_id)
         types, since = set((job.request or {}).get("types") or TYPES), job.since
+        level = (job.request or {}).get("level", "system")
     private_dir(Path(data_dir) / "exports")
     target = private_dir(_dir(data_dir, job_id))
     counts: dict[str, int] = {t: 0 for t in sorted(types)}
@@ -246,6 +278,9 @@ def run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID) -> No
             if "Practitioner" in types:
                 for user in session.scalars(select(User).order_by(User.id)):
                     emit(mapping.practitioner(user))
+            if "Schedule" in types and level == "system":  # one per therapist: bounded by the staff list
+                for schedule in appointment_fhir.find_schedules(session):
+                    emit(schedule)
             while True:
                 stmt = select(Patient).order_by(Patient.id).limit(PATIENT_BATCH)
                 patients = session.scalars(stmt.where(Patient.id > after) if after else stmt).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.fhir.codes import REMINDER_CONTACT
 from app.fhir.search_params import CONTROL, SPEC, includes, sorts
 from app.models.base import utcnow
 
@@ -38,12 +39,18 @@ def _resource(resource_type: str) -> dict[str, Any]:
                          "Prefer: handling=strict" + ("" if resource_type in ("Patient", "Practitioner") else
                                                       "; patient (or subject) is required"),
     }
+    if resource_type == "Patient":
+        out["documentation"] += (
+            ". Reminder contact: the patient's preferred channel is the telecom ranked 1 (the others 2; a patient "
+            "who wants texts has an `sms` telecom); the extension " + REMINDER_CONTACT + " holds `preference` "
+            "(sms | email | phone | none), `consent` (agreed to be contacted with reminders) and `consentRecorded`")
     if includes(resource_type):
         out["searchInclude"] = list(includes(resource_type))
     if resource_type == "Patient":
         out["operation"] = [{"name": "everything", "definition": EVERYTHING_DEF},
                             {"name": "export", "definition": PATIENT_EXPORT_DEF,
-                             "documentation": "Bulk Data kick-off for all patients (GET or POST)"}]
+                             "documentation": "Bulk Data kick-off for all patients (GET or POST); Schedule and "
+                                              "Slot are refused (outside the Patient compartment)"}]
     return out
 
 
@@ -60,6 +67,7 @@ def statement(base_url: str, types: tuple[str, ...]) -> dict[str, Any]:
             "security": {"description": "OAuth2 bearer token from /api/v1/auth/token, or an API key"},
             "resource": [_resource(t) for t in types],
             "operation": [{"name": "export", "definition": EXPORT_DEF,
-                           "documentation": "System-level Bulk Data export (GET or POST kick-off)"}],
+                           "documentation": "System-level Bulk Data export (GET or POST kick-off); Slot is "
+                                             "refused (computed per request: search /fhir/Slot for a window)"}],
         }],
     }

@@ -16,6 +16,9 @@ CHART_NUMBER = f"{BASE}/NamingSystem/chart-number"
 REGISTRATION = f"{BASE}/NamingSystem/college-registration"
 ON_HEALTH_CARD = "https://fhir.infoway-inforoute.ca/NamingSystem/ca-on-patient-hcn"
 ICD10CA = "https://fhir.infoway-inforoute.ca/CodeSystem/icd10ca"
+# Appointment reminders (issue 14): the patient's chosen channel and whether they agreed to be contacted. FHIR R4
+# has no core element for either; the channel is also the rank-1 ContactPoint (ContactPoint.rank: 1 = preferred).
+REMINDER_CONTACT = f"{BASE}/StructureDefinition/reminder-contact"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 PAIN_NRS = "72514-3"

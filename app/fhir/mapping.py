@@ -47,10 +47,9 @@ def patient(p: Patient) -> Resource:
         out["name"].append({"use": "usual", "given": [p.preferred_name], "family": p.family_name})
     if p.sex_at_birth:
         out["gender"] = GENDER[p.sex_at_birth]
-    telecom = [{"system": "phone", "value": p.phone}] if p.phone else []
-    telecom += [{"system": "email", "value": p.email}] if p.email else []
-    if telecom:
+    if telecom := _telecom(p):
         out["telecom"] = telecom
+    out["extension"] = [reminder_contact(p)]
     if p.address:
         a = p.address
         out["address"] = [{k: v for k, v in {"line": a.get("lines") or None, "city": a.get("city"),
@@ -65,6 +64,37 @@ def patient(p: Patient) -> Resource:
             contact["relationship"] = [{"text": ec["relationship"]}]
         out["contact"] = [contact]
     return out
+
+
+def _telecom(p: Patient) -> list[Resource]:
+    """Phone and e-mail; with a contact preference the preferred channel is ranked 1 and the others 2
+    (ContactPoint.rank: lower is more preferred). SMS is its own ContactPoint system in R4, so a patient who
+    wants texts gets an `sms` entry for their phone number, ranked first. `none` ranks nothing."""
+    preference = p.contact_preference if p.contact_preference in ("sms", "email", "phone") else None
+    telecom: list[Resource] = []
+    if p.phone and preference == "sms":
+        telecom.append({"system": "sms", "value": p.phone})
+    if p.phone:
+        telecom.append({"system": "phone", "value": p.phone})
+    if p.email:
+        telecom.append({"system": "email", "value": p.email})
+    if preference and any(t["system"] == preference for t in telecom):
+        for t in telecom:
+            t["rank"] = 1 if t["system"] == preference else 2
+    return telecom
+
+
+def reminder_contact(p: Patient) -> Resource:
+    """The reminder settings as one complex extension (codes.REMINDER_CONTACT): `preference` (sms | email |
+    phone | none, absent when the clinic has not asked), `consent` (did the patient agree to be contacted;
+    false until they say yes) and `consentRecorded` (when the clinic recorded the yes)."""
+    parts: list[Resource] = []
+    if p.contact_preference:
+        parts.append({"url": "preference", "valueCode": p.contact_preference})
+    parts.append({"url": "consent", "valueBoolean": bool(p.reminder_consent)})
+    if p.reminder_consent and p.reminder_consent_at:
+        parts.append({"url": "consentRecorded", "valueDateTime": p.reminder_consent_at.isoformat()})
+    return {"url": c.REMINDER_CONTACT, "extension": parts}
 
 
 def practitioner(u: User) -> Resource:

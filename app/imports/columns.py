@@ -48,6 +48,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "referring_physician_fax": ("referring_physician_fax", "referring_doctor_fax", "physician_fax"),
     "referring_physician_billing_number": ("referring_physician_billing_number", "billing_number",
                                            "referring_billing_number"),
+    "contact_preference": ("contact_preference", "preferred_contact", "preferred_contact_method", "contact_method",
+                           "contact_by", "preferred_channel", "reminder_method", "reminder_preference",
+                           "reminders_by", "remind_by"),
+    "reminder_consent": ("reminder_consent", "consent_to_contact", "contact_consent", "ok_to_contact",
+                         "may_contact", "reminders_ok", "send_reminders", "reminder_opt_in", "reminders"),
     "notes": ("notes", "note", "comments", "comment", "remarks", "admin_notes"),
 }
 

@@ -72,8 +72,15 @@ def read_csv(text: str, date_order: DateOrder | None) -> tuple[list[Candidate], 
         values = {name: _first_value(cells, positions) for name, positions in columns.items()}
         candidate = Candidate(len(candidates), f"line {start}", {})
         candidate.body = _body_from_columns(values, candidate, date_order)
+        _contact_from_columns(values, candidate, {name: headers[_first_position(cells, positions)]
+                                                  for name, positions in columns.items()})
         candidates.append(candidate)
     return candidates, unmatched
+
+
+def _first_position(cells: list[str], positions: list[int]) -> int:
+    """The column `_first_value` reads (the best synonym when all are empty), to name it in an error."""
+    return next((p for p in positions if p < len(cells) and cells[p].strip()), positions[0])
 
 
 def _first_value(cells: list[str], positions: list[int]) -> str | None:
@@ -122,6 +129,47 @@ def _body_from_columns(v: dict[str, str | None], candidate: Candidate, order: Da
                                        "fax": v.get("referring_physician_fax"),
                                        "billing_number": v.get("referring_physician_billing_number")}
     return {k: val for k, val in body.items() if val is not None}
+
+
+_PREFERENCES = {"sms": "sms", "text": "sms", "texts": "sms", "text_message": "sms", "txt": "sms",
+                "email": "email", "e_mail": "email", "mail": "email",
+                "phone": "phone", "call": "phone", "telephone": "phone", "phone_call": "phone", "voice": "phone",
+                "none": "none", "no": "none", "do_not_contact": "none", "dnc": "none", "never": "none"}
+_CONSENT = {"yes": True, "y": True, "true": True, "1": True, "x": True, "ok": True, "opted_in": True,
+            "opt_in": True, "no": False, "n": False, "false": False, "0": False, "opted_out": False,
+            "opt_out": False}
+# The contact detail each channel needs on file.
+_CHANNEL_NEEDS = {"sms": "phone", "phone": "phone", "email": "email"}
+
+
+def _contact_from_columns(v: dict[str, str | None], candidate: Candidate, columns: dict[str, str]) -> None:
+    """Contact preference and reminder consent (app.patients: how the patient wants reminders, and whether they
+    agreed to be contacted at all). An error names the field and, in its message, the file's column."""
+    body = candidate.body
+    raw = v.get("contact_preference")
+    if raw:
+        preference = _PREFERENCES.get(_token(raw))
+        if preference is None:
+            candidate.errors.append(FieldError(field="contact_preference", message=(
+                f"column {columns['contact_preference']!r}: {raw!r} is not one of sms, email, phone, none")))
+        elif (needs := _CHANNEL_NEEDS.get(preference)) and not body.get(needs):
+            candidate.errors.append(FieldError(field="contact_preference", message=(
+                f"column {columns['contact_preference']!r}: {raw!r} needs the patient's {needs}, "
+                f"and the row has none")))
+        else:
+            body["contact_preference"] = preference
+    raw = v.get("reminder_consent")
+    if raw:
+        consent = _CONSENT.get(_token(raw))
+        if consent is None:
+            candidate.errors.append(FieldError(field="reminder_consent", message=(
+                f"column {columns['reminder_consent']!r}: {raw!r} is not yes or no")))
+        else:
+            body["reminder_consent"] = consent
+
+
+def _token(raw: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", raw.lower()).strip("_")
 
 
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?$")
@@ -226,10 +274,11 @@ def _body_from_patient(p: dict[str, Any], candidate: Candidate) -> dict[str, Any
             body.setdefault("health_card_number", value)
             body.setdefault("health_card_province", "ON")
     for telecom in p.get("telecom") or []:
-        if telecom.get("system") == "phone" and telecom.get("value"):
+        if telecom.get("system") in ("phone", "sms") and telecom.get("value"):
             body.setdefault("phone", telecom["value"])
         elif telecom.get("system") == "email" and telecom.get("value"):
             body.setdefault("email", telecom["value"])
+    _contact_from_patient(p, body)
     addresses = [a for a in p.get("address") or [] if isinstance(a, dict)]
     if addresses:
         a = next((x for x in addresses if x.get("use") == "home"), addresses[0])
@@ -247,6 +296,22 @@ def _body_from_patient(p: dict[str, Any], candidate: Candidate) -> dict[str, Any
             body["emergency_contact"] = {k: val for k, val in {"name": text, "phone": phone,
                                                                 "relationship": relationship}.items() if val}
     return body
+
+
+def _contact_from_patient(p: dict[str, Any], body: dict[str, Any]) -> None:
+    """Reminder settings as IMS Chart emits them (app.fhir.mapping.reminder_contact), else the rank-1 telecom."""
+    extension = next((x for x in p.get("extension") or [] if isinstance(x, dict)
+                      and x.get("url") == codes.REMINDER_CONTACT), None)
+    parts = {x.get("url"): x for x in (extension or {}).get("extension") or [] if isinstance(x, dict)}
+    if "preference" in parts:
+        body["contact_preference"] = parts["preference"].get("valueCode")
+    else:
+        ranked = sorted((t for t in p.get("telecom") or [] if isinstance(t, dict) and isinstance(t.get("rank"), int)),
+                        key=lambda t: t["rank"])
+        if ranked and ranked[0].get("system") in ("sms", "email", "phone"):
+            body["contact_preference"] = ranked[0]["system"]
+    if "consent" in parts:
+        body["reminder_consent"] = parts["consent"].get("valueBoolean")
 
 
 def _is_mrn(identifier: dict[str, Any]) -> bool:

@@ -98,6 +98,9 @@ class Appointment(IdMixin, TimestampMixin, VersionedMixin, Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     late_cancellation: Mapped[bool] = mapped_column(default=False)
     no_show_at: Mapped[datetime | None] = mapped_column()
+    # Set when the visit came from another system's CSV (app.appointments.importer): its note, if any, lives
+    # there, so a completed imported visit is history, never on the unsigned-notes worklist.
+    imported_at: Mapped[datetime | None] = mapped_column()
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE: bumped on each reschedule/cancel
     # A staff user or an API client (appointments:write): no foreign key to users.
     created_by: Mapped[uuid.UUID] = mapped_column()

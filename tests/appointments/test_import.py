@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from tests.appointments.helpers import book, set_hours
-from tests.factories import make_patient
+from datetime import UTC, datetime, timedelta
+
+from tests.appointments.helpers import book, set_hours, step
+from tests.factories import join_care_team, make_patient
+
+
+def _recent() -> str:
+    return (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
 
 
 def _csv(rows: list[str]) -> dict:
@@ -59,3 +65,23 @@ def test_invalid_rows_and_double_bookings_are_reported_and_nothing_is_imported(c
     assert no_columns.status_code == 422 and no_columns.json()["errors"][0]["field"] == "file"
     assert client.post("/api/v1/imports/appointments", files=_csv(rows[:1]),
                        headers=staff("reception").headers).status_code == 403
+
+
+def test_visits_imported_as_completed_are_history_not_unsigned_notes(client, staff):
+    """Only a visit completed in IMS Chart without a signed note is on the worklist: an imported completed
+    visit was documented in the system it came from."""
+    admin, therapist, reception = staff("admin"), staff("therapist"), staff("reception")
+    set_hours(client, admin, therapist)
+    patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)
+    rows = [f"{patient['chart_number']},{therapist.email},IMS treatment,2026-01-05,09:00,Attended,"]
+    assert client.post("/api/v1/imports/appointments", files=_csv(rows), headers=admin.headers).status_code == 201
+    [imported] = client.get("/api/v1/appointments", params={"patient": patient["id"]},
+                            headers=admin.headers).json()["items"]
+    assert imported["status"] == "completed" and imported["imported_at"] is not None
+    here = book(client, reception, patient["id"], therapist, _recent(), override_hours=True)
+    assert here["imported_at"] is None
+    here = step(client, therapist, step(client, reception, here, "arrive"), "complete")
+    for member, params in ((therapist, {}), (admin, {"therapist": str(therapist.id)})):
+        worklist = client.get("/api/v1/worklists/unsigned-notes", params=params, headers=member.headers)
+        assert [w["appointment"]["id"] for w in worklist.json()["items"]] == [here["id"]]

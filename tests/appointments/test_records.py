@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from tests.appointments.helpers import INITIAL, book, set_hours, step
 from tests.assessments.helpers import open_episode
 from tests.exports.test_archive import _cli, _contents
 from tests.factories import join_care_team, make_patient
+from tests.treatments.helpers import consent, screen, session_body
 
 
 def _ago(hours: float) -> str:
@@ -125,3 +127,41 @@ def test_fhir_schedules_and_free_slots_for_scheduling_clients(client, staff):
     assert free["status"] == "free"
     assert client.get(f"/fhir/Slot/{therapist.id}-20270314T1300Z", headers=therapist.headers).status_code == 404
     assert client.get("/fhir/Slot", headers=therapist.headers).status_code == 400  # FHIR: a bad search is a 400
+
+
+def test_the_archive_round_trips_completed_and_imported_visits_with_their_notes(client, staff, db_url, template_db,
+                                                                               tmp_path: Path, monkeypatch):
+    admin, therapist, patient, *_ = _history(client, staff)
+    pid = patient["id"]
+    consent(client, therapist, pid)
+    consent(client, therapist, pid, kind="electrical_stimulation")
+    screen(client, therapist, pid)
+    episode = client.get(f"/api/v1/patients/{pid}/episodes", headers=therapist.headers).json()["items"][0]
+    visit = book(client, admin, pid, therapist, _ago(2), override_hours=True)
+    visit = step(client, therapist, step(client, admin, visit, "arrive"), "complete")
+    note = client.post(f"/api/v1/patients/{pid}/treatments", headers=therapist.headers,
+                       json=session_body(episode["id"], appointment_id=visit["id"], needles_removed=6))
+    assert note.status_code == 201, note.text
+    assert client.post(f"/api/v1/treatments/{note.json()['id']}/sign", headers=therapist.headers).status_code == 200
+    history = (f"Chart No,Therapist,Appointment Type,Date,Time,Status\n"
+               f"{patient['chart_number']},{therapist.email},IMS treatment,2026-01-05,09:00,Attended\n")
+    imported = client.post("/api/v1/imports/appointments", headers=admin.headers,
+                           files={"file": ("a.csv", history.encode(), "text/csv")})
+    assert imported.status_code == 201, imported.text
+    first = _cli(monkeypatch, db_url, tmp_path, "export", "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    archive = next((tmp_path / "a").glob("*.zip"))
+    with zipfile.ZipFile(archive) as z:
+        rows = [json.loads(line) for line in z.read("appointments.ndjson").splitlines()]
+        treatments = [json.loads(line) for line in z.read("treatments.ndjson").splitlines()]
+    assert len(rows) == 5 and sum(r["imported_at"] is not None for r in rows) == 1
+    assert [t["appointment_id"] for t in treatments] == [visit["id"]]
+    empty = template_db.empty()
+    try:
+        restored = _cli(monkeypatch, empty, tmp_path, "import-archive", str(archive))
+        assert restored.exit_code == 0, restored.output
+        again = _cli(monkeypatch, empty, tmp_path, "export", "--out", str(tmp_path / "b"))
+        assert again.exit_code == 0
+        assert _contents(archive) == _contents(next((tmp_path / "b").glob("*.zip")))
+    finally:
+        template_db.drop(empty)

@@ -118,3 +118,29 @@ def test_appointments_are_on_the_changes_feed_and_webhooks(client, staff, db):
     reception_feed = client.get("/api/v1/changes", params={"types": "appointment"},
                                 headers=staff("reception").headers).json()["items"]
     assert len(reception_feed) == 4  # appointments:read is enough
+
+
+def test_every_appointment_event_reaches_the_feed_and_a_webhook_subscribed_to_all_five(client, staff):
+    admin, therapist = staff("admin"), staff("therapist")
+    events = ["appointment.booked", "appointment.cancelled", "appointment.rescheduled", "appointment.no_show",
+              "appointment.completed"]
+    hook = client.post("/api/v1/webhooks", json={"url": "https://127.0.0.1/h", "event_types": events,
+                                                 "scopes": ["appointments:read"]}, headers=admin.headers)
+    assert hook.status_code == 201, hook.text
+    patient = make_patient(client, admin)
+    join_care_team(client, admin, patient["id"], therapist)
+    done = book(client, admin, patient["id"], therapist, _today(-5), override_hours=True)
+    moved = client.patch(f"/api/v1/appointments/{done['id']}", json={"start": _today(-4), "override_hours": True},
+                         headers={**admin.headers, "If-Match": f'W/"{done["version"]}"'})
+    assert moved.status_code == 200, moved.text
+    step(client, therapist, step(client, admin, moved.json()["items"][0], "arrive"), "complete")
+    cancelled = book(client, admin, patient["id"], therapist, _today(30), override_hours=True)
+    step(client, admin, cancelled, "cancel", json={"reason": "Flu", "cancelled_by": "patient"})
+    missed = step(client, admin, book(client, admin, patient["id"], therapist, _today(-2), override_hours=True),
+                  "no-show")
+    feed = client.get("/api/v1/changes", params={"types": "appointment"}, headers=admin.headers).json()["items"]
+    assert {(c["resource_id"], c["change"]) for c in feed} >= {
+        (done["id"], "booked"), (done["id"], "rescheduled"), (done["id"], "completed"),
+        (cancelled["id"], "booked"), (cancelled["id"], "cancelled"), (missed["id"], "no_show")}
+    deliveries = client.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries", headers=admin.headers).json()
+    assert sorted({d["event_type"] for d in deliveries["items"]}) == sorted(events)

@@ -10,11 +10,13 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from app.exports.jobs import run_export_jobs
+from tests.appointments.helpers import INITIAL, book, set_hours, step
 from tests.fhir.test_fhir import seeded  # noqa: F401  (fixture)
 from tests.treatments.helpers import consent
 
@@ -45,11 +47,39 @@ def _validator() -> list[str]:
     return [node, str(VALIDATOR / "validate.mjs")]  # type: ignore[list-item]
 
 
+def _ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).replace(microsecond=0).isoformat()
+
+
+def _appointment_book(client, admin, therapist, patient) -> dict[str, dict]:
+    """The patient's visits in every state the record keeps, the therapist's schedule with an exception, and the
+    patient's reminder settings (telecom rank and the reminder-contact extension)."""
+    pid = patient["id"]
+    match = {**admin.headers, "If-Match": f'W/"{patient["version"]}"'}
+    changed = client.patch(f"/api/v1/patients/{pid}", headers=match,
+                           json={"phone": "416-555-0101", "email": "ann@example.com", "contact_preference": "sms",
+                                 "reminder_consent": True})
+    assert changed.status_code == 200, changed.text
+    set_hours(client, admin, therapist)
+    exception = {"on_date": "2027-03-22", "kind": "time_off", "start": "12:00", "end": "15:30"}
+    assert client.post(f"/api/v1/therapists/{therapist.id}/schedule/exceptions", json=exception,
+                       headers=admin.headers).status_code == 201
+    completed = book(client, admin, pid, therapist, _ago(50), override_hours=True, front_desk_notes="Parking pass")
+    completed = step(client, admin, step(client, admin, completed, "arrive"), "complete")
+    missed = step(client, admin, book(client, admin, pid, therapist, _ago(30), override_hours=True), "no-show")
+    cancelled = book(client, admin, pid, therapist, "2027-03-08T10:00:00-05:00", type_id=INITIAL)
+    cancelled = step(client, admin, cancelled, "cancel", json={"reason": "Flu", "cancelled_by": "patient"})
+    booked = book(client, admin, pid, therapist, "2027-03-15T10:00:00-04:00")
+    return {"completed": completed, "no_show": missed, "cancelled": cancelled, "booked": booked}
+
+
 def _emitted(client, staff, app, settings, seeded) -> list[dict]:  # noqa: F811
     therapist, patient, *_ = seeded
     h, pid = therapist.headers, patient["id"]
+    admin = staff("admin")
     sharing = consent(client, therapist, pid, kind="data_sharing", risks_discussed=[])
     client.post(f"/api/v1/patients/{pid}/consents/{sharing['id']}/withdraw", headers=h, json={"reason": "declined"})
+    visits = _appointment_book(client, admin, therapist, client.get(f"/api/v1/patients/{pid}", headers=h).json())
     out: list[dict] = [client.get("/fhir/metadata").json()]
     everything = client.get(f"/fhir/Patient/{pid}/$everything", headers=h).json()
     out.append(everything)
@@ -60,9 +90,20 @@ def _emitted(client, staff, app, settings, seeded) -> list[dict]:  # noqa: F811
             {"patient": pid, "_include": f"{rtype}:patient", "_count": "5"}
         out.append(client.get(f"/fhir/{rtype}", params=params, headers=h).json())
     out.append(client.get("/fhir/Patient", params={"_summary": "count"}, headers=h).json())
+    # Scheduling: the therapist's Schedule, and a day of its Slots (free ones and the busy one of the booked visit).
+    out.append(client.get("/fhir/Schedule", headers=h).json())
+    out.append(client.get(f"/fhir/Schedule/{therapist.id}", headers=h).json())
+    slots = client.get("/fhir/Slot", params=[("schedule", f"Schedule/{therapist.id}"),
+                                             ("start", "ge2027-03-15T09:00:00-04:00"),
+                                             ("start", "lt2027-03-15T12:00:00-04:00")], headers=h).json()
+    out.append(slots)
+    out += [client.get(f"/fhir/Slot/{e['resource']['id']}", headers=h).json() for e in slots["entry"][:2]]
+    out.append(client.get(f"/fhir/Slot/{therapist.id}-20270315T1400Z", headers=h).json())  # the booked visit: busy
+    statuses = {r["status"] for r in out if r.get("resourceType") == "Appointment"}
+    assert statuses == {"fulfilled", "noshow", "cancelled", "booked"}, (statuses, list(visits))
+    assert {r["status"] for r in out if r.get("resourceType") == "Slot"} == {"free", "busy"}
     out.append(client.get("/fhir/Patient", params={"nonsense": "1"}, headers={**h, "Prefer": "handling=strict"}).json())
     out.append(client.get(f"/api/v1/patients/{pid}/export", params={"format": "fhir"}, headers=h).json())
-    admin = staff("admin")
     kick = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
     run_export_jobs(app.state.sessionmaker, settings.data_dir)
     manifest = client.get(kick.headers["content-location"].replace("http://testserver", ""), headers=admin.headers)
@@ -78,7 +119,9 @@ def test_every_emitted_resource_passes_two_independent_validators(client, staff,
     resources = _emitted(client, staff, app, settings, seeded)
     kinds = {r["resourceType"] for r in resources}
     assert {"Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance",
-            "Bundle", "CapabilityStatement", "OperationOutcome"} <= kinds
+            "Appointment", "Schedule", "Slot", "Bundle", "CapabilityStatement", "OperationOutcome"} <= kinds
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    assert [(t["system"], t.get("rank")) for t in patient["telecom"]] == [("sms", 1), ("phone", 2), ("email", 2)]
     path = tmp_path / "emitted.ndjson"
     path.write_text("\n".join(json.dumps(r) for r in resources))
     done = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=300, check=False)
