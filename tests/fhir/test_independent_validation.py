@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.exports.jobs import run_export_jobs
+from app.jobs.runner import run_due
 from tests.fhir.test_fhir import seeded  # noqa: F401  (fixture)
 from tests.treatments.helpers import consent
 
@@ -64,7 +64,7 @@ def _emitted(client, staff, app, settings, seeded) -> list[dict]:  # noqa: F811
     out.append(client.get(f"/api/v1/patients/{pid}/export", params={"format": "fhir"}, headers=h).json())
     admin = staff("admin")
     kick = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     manifest = client.get(kick.headers["content-location"].replace("http://testserver", ""), headers=admin.headers)
     for output in manifest.json()["output"]:
         lines = client.get(output["url"].replace("http://testserver", ""), headers=admin.headers).text
