@@ -27,6 +27,7 @@ from app.kit.snapshot import snapshot
 from app.models.integration import ExportJob
 from app.models.patient import Patient
 from app.models.user import User
+from app.records import patient as patient_record
 
 NDJSON = "application/fhir+ndjson"
 PATIENT_BATCH = 200
@@ -65,7 +66,7 @@ def run(job_run: JobRun) -> None:
                 if not patients:
                     break
                 for patient in patients:
-                    for resource in compartment.fhir_resources(session, compartment.load(session, patient)):
+                    for resource in compartment.fhir_resources(session, patient_record.load(session, patient)):
                         if resource["resourceType"] != "Practitioner":
                             emit(resource)
                 after = patients[-1].id

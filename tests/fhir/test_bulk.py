@@ -90,7 +90,7 @@ def test_a_failed_job_polls_as_a_server_error_with_an_operation_outcome(client, 
 
     admin = staff("admin")
     poll = kick_off(client, admin)
-    monkeypatch.setattr(bulk.compartment, "load", broken)
+    monkeypatch.setattr(bulk.patient_record, "load", broken)
     run_due(app.state.sessionmaker, settings.data_dir)
     failed = client.get(poll, headers=admin.headers)
     assert failed.status_code == 500 and failed.headers["content-type"].startswith("application/fhir+json")
