@@ -192,7 +192,7 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
         pids = fhir_search.patient_ids(q)
         for pid in pids:  # the care relationship (app.access.policy), before anything is loaded
             policy.require_patient(session, request, actor, pid, Permission.CLINICAL_READ)
-        compartments = {pid: _compartment(session, pid) for pid in pids}
+        compartments = {pid: _compartment(session, pid, resource_type) for pid in pids}
         resources, total, cursor = fhir_search.run_compartment(
             q, [r for found in compartments.values() for r in found], zone)
         for pid, found in compartments.items():
@@ -204,10 +204,12 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
     return _fhir(_searchset(request, q, resources, included, total, cursor))
 
 
-def _compartment(session: Session, patient_id: uuid.UUID) -> list[mapping.Resource]:
-    """A patient's resources; none (not a 404) when no such patient: a search that matches nothing."""
+def _compartment(session: Session, patient_id: uuid.UUID, resource_type: str) -> list[mapping.Resource]:
+    """A patient's resources of the searched type (and the Patient, first, for _include), from only the tables
+    that type is made of; none (not a 404) when no such patient: a search that matches nothing."""
     patient = session.get(Patient, patient_id)
-    return compartment.fhir_resources(session, patient_record.load(session, patient)) if patient else []
+    return compartment.fhir_resources(session, patient_record.load_part(session, patient, resource_type)) \
+        if patient else []
 
 
 def _one(session: Session, owner: uuid.UUID, resource_type: str, rid: str) -> mapping.Resource | None:

@@ -2,8 +2,8 @@
 which treatment belongs to which visit.
 
 This is a read model, not a FHIR detail: the JSON and PDF exports render it as they are, `app.fhir` maps it
-to resources. `load` reads the whole record; `load_part` reads only the rows one FHIR resource (or one
-resource's id) is made from, so reading one resource does not read the patient's whole chart.
+to resources. `load` reads the whole record; `load_part` reads only the rows that one FHIR resource type (or one
+resource) is made from, so a search or a read does not read the patient's whole chart.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -82,40 +83,44 @@ def visits(session: Session, assessments: Sequence[Assessment], treatments: Sequ
             if t.started_at.astimezone(zone).date() == a.assessed_at.astimezone(zone).date()}
 
 
-def load_part(session: Session, patient: Patient, resource_type: str, base: uuid.UUID) -> PatientRecord:
-    """The rows of `patient`'s record that the FHIR `resource_type` with id `base` (or `base-...`) is made of,
-    with what its mapping refers to (a procedure's episode, the visit a treatment belongs to); the patient
-    alone for anything else. Each table is read only when that type can come from it: a handful of queries,
-    however long the chart."""
+def load_part(session: Session, patient: Patient, resource_type: str, base: uuid.UUID | None = None
+              ) -> PatientRecord:
+    """The rows of `patient`'s record that FHIR resources of `resource_type` are made of, with what their
+    mapping refers to (a procedure's episode, the visit a treatment belongs to): all of them for a search,
+    or only those of the resource whose id is (or starts with) `base` for a read. The patient alone for any
+    other type. Only the tables that type comes from are read: a handful of queries, however long the chart."""
     pid = patient.id
-    empty: PatientRecord = PatientRecord(patient, (), (), (), (), (), (), (), ())
+
+    def rows(model: Any, *where: Any, order: Sequence[Any] = ()) -> Sequence[Any]:
+        narrow = [model.id == base] if base is not None else []
+        return session.scalars(select(model).where(model.patient_id == pid, *narrow, *where).order_by(*order)).all()
+
     if resource_type == "Condition":
-        episodes = session.scalars(select(Episode).where(Episode.patient_id == pid, Episode.id == base)).all()
-        return PatientRecord(patient, episodes, (), (), (), (), (), (), ())
+        return PatientRecord(patient, rows(Episode, order=[Episode.created_at]), (), (), (), (), (), (), ())
     if resource_type == "Consent":
-        consents = session.scalars(select(Consent).where(Consent.patient_id == pid, Consent.id == base)).all()
-        return PatientRecord(patient, (), (), (), consents, (), (), (), ())
+        return PatientRecord(patient, (), (), (), rows(Consent, order=[Consent.obtained_at]), (), (), (), ())
     if resource_type == "Provenance":
-        revisions = session.scalars(select(ClinicalRevision).where(ClinicalRevision.patient_id == pid,
-                                                                   ClinicalRevision.id == base)).all()
+        revisions = rows(ClinicalRevision, order=[ClinicalRevision.record_type, ClinicalRevision.record_id,
+                                                  ClinicalRevision.revision])
         return PatientRecord(patient, (), (), (), (), (), (), revisions, ())
     if resource_type == "Appointment":
-        appointments = session.scalars(select(Appointment).where(Appointment.patient_id == pid,
-                                                                 Appointment.id == base)).all()
-        return PatientRecord(patient, (), (), (), (), (), (), (), (), appointments=appointments)
+        return PatientRecord(patient, (), (), (), (), (), (), (), (),
+                             appointments=rows(Appointment, order=[Appointment.start_at, Appointment.id]))
     if resource_type not in ("Encounter", "Observation", "Procedure"):
-        return empty
-    # A visit: the assessment, the treatments joined to it, or a treatment and the assessment it may join.
-    linked = select(Treatment.assessment_id).where(Treatment.id == base).scalar_subquery()
-    assessments = session.scalars(select(Assessment).where(Assessment.patient_id == pid, or_(
-        Assessment.id == base, Assessment.id == linked)).order_by(Assessment.assessed_at, Assessment.id)).all()
-    treatments = session.scalars(select(Treatment).where(Treatment.patient_id == pid, or_(
-        Treatment.id == base, Treatment.assessment_id == base)).order_by(Treatment.started_at, Treatment.id)).all()
-    outcomes = session.scalars(select(OutcomeAdministration).where(
-        OutcomeAdministration.patient_id == pid, OutcomeAdministration.id == base)).all() \
+        return PatientRecord(patient, (), (), (), (), (), (), (), ())
+    # A visit: an assessment and the treatments joined to it, or a treatment and the assessment it may join.
+    assessments_of = select(Assessment).where(Assessment.patient_id == pid)
+    treatments_of = select(Treatment).where(Treatment.patient_id == pid)
+    if base is not None:
+        linked = select(Treatment.assessment_id).where(Treatment.id == base).scalar_subquery()
+        assessments_of = assessments_of.where(or_(Assessment.id == base, Assessment.id == linked))
+        treatments_of = treatments_of.where(or_(Treatment.id == base, Treatment.assessment_id == base))
+    assessments = session.scalars(assessments_of.order_by(Assessment.assessed_at, Assessment.id)).all()
+    treatments = session.scalars(treatments_of.order_by(Treatment.started_at, Treatment.id)).all()
+    outcomes = rows(OutcomeAdministration, order=[OutcomeAdministration.administered_at]) \
         if resource_type == "Observation" else []
     episode_ids = {t.episode_id for t in treatments if t.episode_id}
-    episodes = session.scalars(select(Episode).where(Episode.id.in_(episode_ids))).all() \
-        if resource_type == "Procedure" and episode_ids else []
+    episodes = session.scalars(select(Episode).where(Episode.id.in_(episode_ids)).order_by(Episode.created_at)
+                               ).all() if resource_type == "Procedure" and episode_ids else []
     return PatientRecord(patient, episodes, assessments, treatments, (), (), outcomes, (), (),
                          visits(session, assessments, treatments))
