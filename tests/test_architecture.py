@@ -26,20 +26,40 @@ def graph() -> grimp.ImportGraph:
     return grimp.build_graph("app", cache_dir=None, exclude_type_checking_imports=True)
 
 
-def test_no_module_is_part_of_an_import_cycle(graph):
-    cycles = []
+def cycles(graph: grimp.ImportGraph) -> list[str]:
+    """Every direct import whose target leads back to its importer, as the loop it closes."""
+    found = []
     for importer in sorted(graph.modules):
         for imported in sorted(graph.find_modules_directly_imported_by(importer)):
             back = graph.find_shortest_chain(importer=imported, imported=importer)
             if back is not None:
-                cycles.append(" -> ".join((importer, *back)))
-    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+                found.append(" -> ".join((importer, *back)))
+    return found
+
+
+def test_no_module_is_part_of_an_import_cycle(graph):
+    found = cycles(graph)
+    assert not found, "import cycles:\n" + "\n".join(found)
+
+
+def test_a_cycle_through_a_function_level_import_is_found():
+    """The check itself: a runner that imported the job code it runs (as exports/jobs.py once did, inside a
+    function) would close a cycle with the domain that registers that code."""
+    graph = grimp.build_graph("app", cache_dir=None, exclude_type_checking_imports=True)
+    graph.add_import(importer="app.jobs.registry", imported="app.fhir.tasks")
+    assert any(c.startswith("app.jobs.registry -> app.fhir.tasks") for c in cycles(graph))
 
 
 @pytest.mark.parametrize(("importer", "imported"), FORBIDDEN, ids=lambda name: name.removeprefix("app."))
 def test_no_arrow_points_back(graph, importer, imported):
     chains = graph.find_shortest_chains(importer=importer, imported=imported, as_packages=True)
     assert not chains, f"{importer} must not depend on {imported}: " + "; ".join(" -> ".join(c) for c in chains)
+
+
+def test_only_the_entry_points_run_the_worker_loop(graph):
+    """Domains register work with app.jobs; they never drive the loop (app.main's thread and `imschart worker` do)."""
+    assert graph.find_modules_that_directly_import("app.jobs.loop") <= {"app.main", "app.cli"}
+    assert graph.find_modules_that_directly_import("app.tasks") <= {"app.main", "app.cli"}
 
 
 def test_the_job_runner_sees_every_registered_kind():
