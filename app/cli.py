@@ -156,7 +156,8 @@ def create_user(
 def worker(interval: Annotated[float, typer.Option(help="Seconds to sleep when there is nothing to do")] = 1.0
            ) -> None:
     """Run background work (webhook delivery, exports) until stopped; run one or more beside the API processes."""
-    from app.integrations.delivery import run_forever
+    from app import tasks  # noqa: F401  (importing it registers every job kind and queue)
+    from app.jobs.loop import run_forever
 
     settings = _settings()
     migrations.upgrade(settings.sqlalchemy_url)
@@ -164,7 +165,7 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds to sleep when t
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # finish the current pass, then record the stop
         signal.signal(signum, lambda *_: stop.set())
-    run_forever(_sessionmaker(), interval=interval, allow_plain_http_loopback=settings.env != "production",
+    run_forever(_sessionmaker(), interval=interval, production=settings.env == "production",
                 data_dir=settings.data_dir, stop=stop, kind="worker")
     typer.echo("imschart worker: stopped", err=True)
 
@@ -178,7 +179,8 @@ def export_clinic(out: Annotated[Path, typer.Option(help="Directory to write the
 
     The export goes on the audit trail (actor: the system) with its counts, file path and sha256."""
     from app.exports.archive import write_archive
-    from app.exports.jobs import file_sha256, manifest_counts, private_file
+    from app.jobs.files import file_sha256, private_file
+    from app.jobs.outcome import manifest_counts
 
     if format not in ("ndjson", "csv"):
         typer.echo("--format must be ndjson or csv", err=True)

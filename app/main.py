@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
 
 from app import migrate
+from app import tasks as _background_work  # noqa: F401  (importing it registers every job kind and queue)
 from app.access.router import router as access_router
 from app.appointments.calendar_router import router as calendar_router
 from app.appointments.router import imports as appointment_imports_router
@@ -39,8 +39,8 @@ from app.health.router import router as health_router
 from app.imports.router import router as imports_router
 from app.integrations.changes import router as changes_router
 from app.integrations.clients import router as api_clients_router
-from app.integrations.delivery import run_forever
 from app.integrations.webhooks import router as webhooks_router
+from app.jobs import loop as worker_loop
 from app.kit import docs, logs, openapi
 from app.kit.audit import audit_key_from_secret
 from app.kit.boundary import ErrorBoundaryMiddleware, SecurityHeadersMiddleware
@@ -69,19 +69,13 @@ API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The embedded default delivers webhooks from a thread of the API process itself."""
-    stop = threading.Event()
-    thread = None
-    if app.state.settings.run_worker_in_process:
-        thread = threading.Thread(target=run_forever, name="imschart-worker", daemon=True, kwargs={
-            "factory": app.state.sessionmaker, "stop": stop,
-            "allow_plain_http_loopback": app.state.settings.env != "production",
-            "data_dir": app.state.settings.data_dir, "kind": "in_process"})
-        thread.start()
-    yield
-    stop.set()
-    if thread is not None:
-        thread.join(timeout=5)
+    """The embedded default runs the background work (`app.tasks`) in a thread of the API process itself."""
+    with ExitStack() as stack:
+        if app.state.settings.run_worker_in_process:
+            stack.enter_context(worker_loop.in_process(
+                app.state.sessionmaker, production=app.state.settings.env == "production",
+                data_dir=app.state.settings.data_dir))
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

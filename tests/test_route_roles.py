@@ -21,7 +21,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
 from app.auth.deps import required_permission
-from app.exports.jobs import run_export_jobs
+from app.jobs.runner import run_due
 from app.models import AuditEvent
 from tests.assessments.helpers import assessment_body, open_episode
 from tests.factories import Member, Staff, make_patient
@@ -428,7 +428,7 @@ def scene(app, client, staff, settings) -> Scene:
     ids["bulk_job_id"] = s.bulk_job()
     ids["therapist_id"] = str(therapist.id)
     ids["appointment_id"] = s.fresh_appointment(therapist)
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 2  # finished exports to download
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 2  # finished exports to download
     return s
 
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.exports.jobs import run_export_jobs
-from app.integrations.delivery import run_forever
-from app.kit.workers import BEAT_EVERY, FORGET_AFTER, STALE_AFTER, Heartbeat
+from app.jobs.heartbeats import BEAT_EVERY, FORGET_AFTER, STALE_AFTER, Heartbeat
+from app.jobs.loop import run_forever
+from app.jobs.runner import run_due
 from app.main import create_app
 from app.models import WorkerHeartbeat
 from app.models.base import utcnow
@@ -87,7 +87,7 @@ def test_a_queued_export_says_why_it_waits(app, client, staff, settings):
     assert "imschart worker" in client.get(poll, headers=admin.headers).json()["waiting_for_worker"]
     Heartbeat(app.state.sessionmaker, "worker").beat()  # a worker starts
     assert client.get(poll, headers=admin.headers).json()["waiting_for_worker"] is None
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 1
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 1
     done = client.get(poll, headers=admin.headers).json()
     assert done["status"] == "completed" and done["waiting_for_worker"] is None
 

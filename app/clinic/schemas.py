@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from app.patients.schemas import Address, Phone
+from app.kit.contact import Address, Phone
 
 
 def _known_zone(value: str) -> str:

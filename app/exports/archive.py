@@ -15,15 +15,15 @@ import json
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Column, Date, Engine, Table, Time, Uuid, create_engine, delete, event, func, insert, select
+from sqlalchemy import Column, Date, Engine, Table, Time, Uuid, delete, func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
+from app import migrate
+from app.kit.snapshot import snapshot
 from app.models import Base
 from app.models.base import UTCDateTime, utcnow
 
@@ -105,34 +105,6 @@ class _Hashing(io.RawIOBase):
         return self.target.write(data)
 
 
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """One consistent read snapshot for the whole archive that never blocks writers.
-
-    PostgreSQL: a REPEATABLE READ transaction. SQLite (WAL): a deferred transaction on a connection of
-    its own (the app's engine starts BEGIN IMMEDIATE, which would stop every write during the export).
-    """
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
-            yield conn
-        return
-    reader = create_engine(engine.url, poolclass=NullPool)
-
-    @event.listens_for(reader, "connect")
-    def _autocommit(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-
-    @event.listens_for(reader, "begin")
-    def _deferred(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-    try:
-        with reader.connect() as conn, conn.begin():
-            yield conn
-    finally:
-        reader.dispose()
-
-
 def exported_columns(table: Table, fmt: str) -> list[Column[Any]]:
     return [c for c in table.columns if fmt != "csv" or c.key not in SECRET_COLUMNS]
 
@@ -149,8 +121,6 @@ def _rows(conn: Connection, table: Table, since: datetime | None, fmt: str) -> I
 def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: datetime | None = None,
                   progress: Callable[[str, int], None] | None = None) -> dict[str, Any]:
     """Stream every archived table into a zip; returns the manifest (also stored as manifest.json)."""
-    from app import migrate
-
     files: dict[str, Any] = {}
     neutralised = 0
     revision = migrate.current_revision(engine)
@@ -197,8 +167,6 @@ class ArchiveError(Exception):
 
 def import_archive(engine: Engine, path: Path) -> dict[str, int]:
     """Load an NDJSON whole-clinic archive into an empty, migrated database, in one transaction."""
-    from app import migrate
-
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         if manifest.get("format") != "ndjson" or manifest.get("since"):

@@ -20,6 +20,7 @@ from app.kit.errors import problem_responses
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.patients import service as patients
+from app.records import patient as patient_record
 from app.treatments import service as treatments
 from app.treatments.safety import SafetyContext
 
@@ -39,7 +40,7 @@ def row(obj: Base, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
-def record_json(session: Session, record: compartment.PatientRecord) -> dict[str, Any]:
+def record_json(session: Session, record: patient_record.PatientRecord) -> dict[str, Any]:
     trail = session.scalars(select(AuditEvent).where(AuditEvent.patient_id == record.patient.id)
                             .order_by(AuditEvent.occurred_at, AuditEvent.id)).all()
     return {
@@ -66,7 +67,7 @@ def export_patient(request: Request, session: SessionDep,
     """Admin: any patient. Therapist: the patients on whose care team they are (app.access.policy, checked by
     `Authorize` for the patient in the path); others 403."""
     patient = patients.get(session, patient_id)
-    record = compartment.load(session, patient)
+    record = patient_record.load(session, patient)
     audit.record(session, actor, "export", resource_type="Patient", resource_id=patient.id, patient_id=patient.id,
                  detail={"format": format, "episodes": len(record.episodes), "consents": len(record.consents),
                          "screenings": len(record.screenings), "assessments": len(record.assessments),

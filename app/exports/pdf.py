@@ -21,7 +21,6 @@ from reportlab.platypus.flowables import Flowable
 
 from app.exports.pdf_notes import NoteContext, assessment, by_record, human, treatment
 from app.exports.pdf_style import H1, H2, H3, SMALL, fit, labelled, nonempty, p, table
-from app.fhir.compartment import PatientRecord
 from app.kit.localtime import day, stamp
 from app.models.base import utcnow
 from app.models.clinic import Clinic
@@ -30,6 +29,7 @@ from app.outcomes.instruments import INSTRUMENTS, improvement
 from app.outcomes.interpretation import band, change_from_baseline
 from app.outcomes.service import build_progress
 from app.outcomes.svg import drawing as progress_drawing
+from app.records.patient import PatientRecord
 from app.reference.catalog import Catalog
 from app.treatments.schemas import TreatmentOut
 

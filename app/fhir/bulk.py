@@ -1,49 +1,38 @@
 """FHIR Bulk Data Access (v2): $export kick-off, status polling, NDJSON files, cancellation.
 
-Jobs share the export-job table and the background worker with whole-clinic exports. Patients are
-walked in keyset order one compartment at a time and appended to per-type NDJSON files, so memory
-stays flat however large the clinic is.
+Jobs share the job table and the background worker (`app.jobs`) with whole-clinic exports; the
+worker runs them through `app.fhir.tasks`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import shutil
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.access import policy
-from app.appointments import fhir as appointment_fhir
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
-from app.exports import retention
-from app.exports.archive import snapshot
-from app.exports.jobs import Gone, audit_outcome, manifest_counts, private_dir, private_file
-from app.fhir import compartment, mapping
 from app.fhir.router import FHIR_JSON, TYPES
-from app.kit import audit, workers
+from app.fhir.tasks import NDJSON, output_dir
+from app.jobs import heartbeats, retention
+from app.jobs.files import Gone
+from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.dates import utc_param
 from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
 from app.kit.isodates import IsoDateTimeText
 from app.models.base import utcnow
 from app.models.integration import ExportJob
-from app.models.patient import Patient
-from app.models.user import User
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
-NDJSON = "application/fhir+ndjson"
-PATIENT_BATCH = 200
 
 
 class BadRequest(DomainError):
@@ -208,7 +197,7 @@ def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
     if job.status in ("queued", "running"):
         progress = f"{job.status}: {job.records_done} resources" + (f" ({job.current_table})" if job.current_table
                                                                     else "")
-        if waiting := workers.waiting_reason(session, job.status):
+        if waiting := heartbeats.waiting_reason(session, job.status):
             progress = f"{progress}. {waiting}"
         return Response(status_code=202, headers={"X-Progress": progress, "Retry-After": "2"})
     if job.status == "failed":
@@ -228,7 +217,7 @@ def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
     job = _job(session, request, actor, job_id)
     job.status, job.finished_at = "cancelled", utcnow()
     session.flush()
-    shutil.rmtree(_dir(request.app.state.settings.data_dir, job.id), ignore_errors=True)
+    shutil.rmtree(output_dir(request.app.state.settings.data_dir, job.id), ignore_errors=True)
     audit.record(session, actor, "cancel", resource_type="ExportJob", resource_id=job.id)
     return Response(status_code=202)
 
@@ -242,71 +231,8 @@ def download(request: Request, session: SessionDep, actor: Exporter, job_id: uui
     files = (job.manifest or {}).get("files", {})
     if job.status != "completed" or name not in files:
         raise NotFound(f"No file {name} in this export")
-    path = _dir(request.app.state.settings.data_dir, job.id) / name
+    path = output_dir(request.app.state.settings.data_dir, job.id) / name
     if not path.is_file():
         raise Gone(f"{name} of bulk export {job.id} is no longer on this server; start a new export")
     audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id, detail={"file": name})
     return FileResponse(path, media_type=NDJSON)
-
-
-def _dir(data_dir: Path, job_id: uuid.UUID) -> Path:
-    return Path(data_dir) / "exports" / f"fhir-{job_id}"
-
-
-def run(factory: sessionmaker[Session], data_dir: Path, job_id: uuid.UUID) -> None:
-    """Write the NDJSON files; checks for cancellation between batches of patients."""
-    with factory() as session:
-        job = session.get_one(ExportJob, job_id)
-        types, since = set((job.request or {}).get("types") or TYPES), job.since
-        level = (job.request or {}).get("level", "system")
-    private_dir(Path(data_dir) / "exports")
-    target = private_dir(_dir(data_dir, job_id))
-    counts: dict[str, int] = {t: 0 for t in sorted(types)}
-    handles = {t: io.TextIOWrapper(private_file(target / f"{t}.ndjson"), encoding="utf-8") for t in counts}
-
-    def emit(resource: mapping.Resource) -> None:
-        rtype = resource["resourceType"]
-        updated = resource.get("meta", {}).get("lastUpdated") or resource.get("recorded")
-        if rtype in handles and (since is None or (updated and datetime.fromisoformat(updated) > since)):
-            handles[rtype].write(json.dumps(resource, separators=(",", ":")) + "\n")
-            counts[rtype] += 1
-
-    try:
-        after: uuid.UUID | None = None
-        # One read snapshot that never blocks writers (SQLite's app engine would take the write lock).
-        with snapshot(factory.kw["bind"]) as conn, Session(bind=conn) as session:
-            if "Practitioner" in types:
-                for user in session.scalars(select(User).order_by(User.id)):
-                    emit(mapping.practitioner(user))
-            if "Schedule" in types and level == "system":  # one per therapist: bounded by the staff list
-                for schedule in appointment_fhir.find_schedules(session):
-                    emit(schedule)
-            while True:
-                stmt = select(Patient).order_by(Patient.id).limit(PATIENT_BATCH)
-                patients = session.scalars(stmt.where(Patient.id > after) if after else stmt).all()
-                if not patients:
-                    break
-                for patient in patients:
-                    for resource in compartment.fhir_resources(session, compartment.load(session, patient)):
-                        if resource["resourceType"] != "Practitioner":
-                            emit(resource)
-                after = patients[-1].id
-                session.expunge_all()
-                with factory() as progress, progress.begin():
-                    state = progress.scalar(select(ExportJob.status).where(ExportJob.id == job_id))
-                    if state == "cancelled":
-                        return
-                    progress.execute(update(ExportJob).where(ExportJob.id == job_id).values(
-                        records_done=sum(counts.values()), current_table="Patient", heartbeat_at=utcnow()))
-    finally:
-        for handle in handles.values():
-            handle.close()
-    manifest: dict[str, Any] = {"files": {f"{t}.ndjson": {"records": n} for t, n in counts.items()}}
-    with factory() as session, session.begin():
-        done = session.execute(update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "running").values(
-            status="completed", finished_at=utcnow(), manifest=manifest, current_table=None,
-            records_done=sum(counts.values())))
-        if done.rowcount:  # type: ignore[attr-defined]  # (not if it was cancelled meanwhile)
-            audit_outcome(session, session.get_one(ExportJob, job_id),
-                          {"records": sum(counts.values()), "files": manifest_counts(manifest),
-                           "directory": str(target)})

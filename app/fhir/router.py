@@ -30,6 +30,7 @@ from app.models.clinical import Assessment, ClinicalRevision, Episode
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Treatment
 from app.models.user import User
+from app.records import patient as patient_record
 
 FHIR_JSON = "application/fhir+json"
 
@@ -93,7 +94,7 @@ def _resources_of(session: Session, patient_id: uuid.UUID) -> list[mapping.Resou
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise NotFound(f"No Patient/{patient_id}")
-    return compartment.fhir_resources(session, compartment.load(session, patient))
+    return compartment.fhir_resources(session, patient_record.load(session, patient))
 
 
 @router.get("/Patient/{patient_id}/$everything", operation_id="fhirPatientEverything",
@@ -135,8 +136,7 @@ def read(request: Request, session: SessionDep, actor: Reader, resource_type: st
     owner = _owner(session, resource_type, rid)
     if owner is not None and resource_type != "Patient":  # demographics are everyone's; the chart is the care team's
         policy.require_patient(session, request, actor, owner, Permission.CLINICAL_READ)
-    found = next((r for r in _resources_of(session, owner) if r["resourceType"] == resource_type and r["id"] == rid),
-                 None) if owner else None
+    found = _one(session, owner, resource_type, rid) if owner else None
     if found is None:
         raise NotFound(f"No {resource_type}/{rid}")
     audit.record(session, actor, "read", resource_type=resource_type, resource_id=rid, patient_id=owner)
@@ -192,7 +192,7 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
         pids = fhir_search.patient_ids(q)
         for pid in pids:  # the care relationship (app.access.policy), before anything is loaded
             policy.require_patient(session, request, actor, pid, Permission.CLINICAL_READ)
-        compartments = {pid: _compartment(session, pid) for pid in pids}
+        compartments = {pid: _compartment(session, pid, resource_type) for pid in pids}
         resources, total, cursor = fhir_search.run_compartment(
             q, [r for found in compartments.values() for r in found], zone)
         for pid, found in compartments.items():
@@ -204,10 +204,20 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
     return _fhir(_searchset(request, q, resources, included, total, cursor))
 
 
-def _compartment(session: Session, patient_id: uuid.UUID) -> list[mapping.Resource]:
-    """A patient's resources; none (not a 404) when no such patient: a search that matches nothing."""
+def _compartment(session: Session, patient_id: uuid.UUID, resource_type: str) -> list[mapping.Resource]:
+    """A patient's resources of the searched type (and the Patient, first, for _include), from only the tables
+    that type is made of; none (not a 404) when no such patient: a search that matches nothing."""
     patient = session.get(Patient, patient_id)
-    return compartment.fhir_resources(session, compartment.load(session, patient)) if patient else []
+    return compartment.fhir_resources(session, patient_record.load_part(session, patient, resource_type)) \
+        if patient else []
+
+
+def _one(session: Session, owner: uuid.UUID, resource_type: str, rid: str) -> mapping.Resource | None:
+    """One resource of a patient's compartment, mapped from only the rows it is made of (not the whole chart)."""
+    patient = session.get_one(Patient, owner)
+    part = patient_record.load_part(session, patient, resource_type, uuid.UUID(rid[:36]))
+    return next((r for r in compartment.fhir_resources(session, part)
+                 if r["resourceType"] == resource_type and r["id"] == rid), None)
 
 
 def _scheduling(session: Session, q: search_params.Query, zone: ZoneInfo) -> list[mapping.Resource]:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.kit import workers
+from app.jobs import heartbeats
 from app.kit.db_faults import RETRY_AFTER_SECONDS
 from app.kit.errors import problem_response
 
@@ -51,7 +51,7 @@ class ReadinessCheck:
             worker = None
             if revision == self.head:  # the heartbeat table exists: say whether background work is being done
                 with Session(self.engine) as session:
-                    worker = workers.status(session).as_json()
+                    worker = heartbeats.status(session).as_json()
         except BaseException as exc:  # handed to the waiting request
             future.set_exception(exc)
         else:

@@ -2,6 +2,7 @@
 
 Rows are claimed with a short lease in their own transaction and the HTTP call happens outside any
 transaction, so a slow receiver never holds a database lock (on SQLite that would stop all writes).
+The outbox is a queue of `app.jobs`: registered at import, drained once per pass of the worker loop.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
-import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import httpx
@@ -21,12 +21,10 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app.integrations.urls import IPAddress, UnsafeUrl, check
-from app.kit import db_faults
-from app.kit.workers import Heartbeat
+from app.jobs.registry import Queue, WorkerContext, register_queue
 from app.models.base import utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
 
-log = logging.getLogger("imschart.webhooks")
 LEASE = timedelta(seconds=60)
 GIVE_UP_AFTER = timedelta(hours=72)
 
@@ -129,31 +127,10 @@ def _pinned(url: str, addresses: list[IPAddress], headers: dict[str, str]) -> tu
     return target.copy_with(host=str(addresses[0])), extensions
 
 
-def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, allow_plain_http_loopback: bool = False,
-                stop: threading.Event | None = None, data_dir: Path | None = None, kind: str = "worker") -> None:
-    """The `imschart worker` loop (and the in-process thread of the embedded default): webhooks, exports.
+def start(context: WorkerContext) -> Callable[[], int]:
+    """The webhook queue's pass for the worker loop: one HTTP client for the loop's lifetime."""
+    client = context.resources.enter_context(httpx.Client())
+    return partial(deliver_due, context.factory, client, allow_plain_http_loopback=not context.production)
 
-    Every pass refreshes the worker's heartbeat, so the API can tell when nobody runs the queued work."""
-    from app.exports.jobs import run_export_jobs
 
-    stop = stop or threading.Event()
-    heartbeat = Heartbeat(factory, kind)
-    with httpx.Client() as client:
-        while not stop.is_set():
-            try:
-                heartbeat.beat()
-                busy = deliver_due(factory, client, allow_plain_http_loopback=allow_plain_http_loopback)
-                if data_dir is not None:
-                    busy += run_export_jobs(factory, data_dir)
-                if busy == 0:
-                    stop.wait(interval)
-            except Exception as exc:  # keep delivering; an outage is logged once, anything else each time
-                if db_faults.is_unavailable(exc):
-                    db_faults.outage.down(exc)
-                else:
-                    db_faults.log_unexpected(log, exc, "a webhook delivery pass")
-                stop.wait(interval)
-    try:
-        heartbeat.stopped()
-    except Exception:  # the database may be gone already; the heartbeat then simply goes stale
-        log.warning("could not record the worker's stop", exc_info=True)
+register_queue(Queue("webhooks", start=start))

@@ -21,7 +21,8 @@ from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.integrations.urls import UnsafeUrl, check
 from app.integrations.webhook_schemas import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut, WebhookUpdate
-from app.kit import audit, workers
+from app.jobs import heartbeats
+from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import Forbidden, NotFound, field_error, problem_responses
 from app.kit.etag import IfMatch, check_version, set_etag
@@ -157,7 +158,7 @@ def list_deliveries(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, 
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
     rows, cursor = paginate(session, stmt, [WebhookDelivery.created_at, WebhookDelivery.id], page, descending=True)
-    waiting = workers.waiting_reason(session, "pending") if any(r.status == "pending" for r in rows) else None
+    waiting = heartbeats.waiting_reason(session, "pending") if any(r.status == "pending" for r in rows) else None
     return Page[DeliveryOut](items=[_delivery_out(r, waiting) for r in rows], next_cursor=cursor)
 
 
@@ -187,7 +188,7 @@ def redeliver(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, delive
     copy = _enqueue(session, sub, original.event_id, original.event_type, f"redelivery/{new_id()}",
                     original.payload, redelivery_of=original.id)
     audit.record(session, actor, "redeliver", resource_type="WebhookDelivery", resource_id=original.id)
-    return _delivery_out(copy, workers.waiting_reason(session, "pending"))
+    return _delivery_out(copy, heartbeats.waiting_reason(session, "pending"))
 
 
 @router.post("/{webhook_id}/ping", status_code=202, response_model=DeliveryOut, operation_id="pingWebhook",
@@ -199,4 +200,4 @@ def ping(session: SessionDep, actor: Manager, webhook_id: uuid.UUID) -> Delivery
                                   "resource": None}
     delivery = _enqueue(session, sub, event_id, "ping", f"ping/{event_id}", payload)
     audit.record(session, actor, "ping", resource_type="WebhookSubscription", resource_id=sub.id)
-    return _delivery_out(delivery, workers.waiting_reason(session, "pending"))
+    return _delivery_out(delivery, heartbeats.waiting_reason(session, "pending"))

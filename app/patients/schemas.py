@@ -6,13 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from app.kit.contact import INPUT as _INPUT
+from app.kit.contact import Address, Phone, Province, Text
 from app.kit.isodates import IsoDate
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Province = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40,
-                                         pattern=r"^[0-9+()\-.\s x#]+$")]
 CANADIAN_JURISDICTIONS = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
 
 
@@ -27,17 +25,6 @@ SexAtBirth = Literal["female", "male", "intersex", "unknown"]
 ContactPreference = Literal["sms", "email", "phone", "none"]  # as app.models.patient.CONTACT_PREFERENCES
 _PREFERENCE = "How the patient wants appointment reminders; none = do not contact"
 _CONSENT = "The patient agreed to be contacted with reminders (the server stamps reminder_consent_at)"
-
-_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Address(BaseModel):
-    model_config = _INPUT
-    lines: list[Text] = Field(default_factory=list, max_length=4)
-    city: Text | None = None
-    province: Province | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=12)] | None = None
-    country: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")] = "CA"
 
 
 class EmergencyContact(BaseModel):

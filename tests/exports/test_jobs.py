@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from app.config import Settings
-from app.exports.jobs import STALE, run_export_jobs
+from app.jobs.runner import STALE, run_due
 from app.main import create_app
 from app.models import AuditEvent
 from app.models.integration import ExportJob
@@ -45,7 +45,7 @@ def test_admin_exports_the_clinic(client, staff, app, settings, seeded):  # noqa
     early = client.get(f"/api/v1/exports/{job['id']}/download", headers=admin.headers)
     assert early.status_code == 409
     assert client.get(f"/api/v1/exports/{job['id']}", headers=admin.headers).headers["retry-after"] == "2"
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 1
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 1
     done = client.get(f"/api/v1/exports/{job['id']}", headers=admin.headers).json()
     assert done["status"] == "completed" and done["records_done"] > 20
     assert done["manifest"]["files"]["patients.ndjson"]["records"] == 1
@@ -59,7 +59,7 @@ def test_admin_exports_the_clinic(client, staff, app, settings, seeded):  # noqa
 def test_a_completed_job_is_audited_with_what_it_exported(client, staff, app, settings, db, seeded):  # noqa: F811
     admin = staff("admin")
     job = start(client, admin)
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     done = client.get(f"/api/v1/exports/{job['id']}", headers=admin.headers).json()
     zipped = client.get(f"/api/v1/exports/{job['id']}/download", headers=admin.headers).content
     [row] = db.scalars(select(AuditEvent).where(AuditEvent.action == "export_completed")).all()
@@ -74,7 +74,7 @@ def test_a_completed_job_is_audited_with_what_it_exported(client, staff, app, se
 def test_only_admins_and_export_keys(client, staff, app, settings, db):
     admin = staff("admin")
     job = start(client, admin)
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     for role in ("therapist", "reception", "auditor"):
         member = staff(role)
         assert client.post("/api/v1/exports", json={}, headers=member.headers).status_code == 403
@@ -85,7 +85,7 @@ def test_only_admins_and_export_keys(client, staff, app, settings, db):
     by_key = client.post("/api/v1/exports", json={"format": "csv"}, headers=bearer(key["key"]))
     assert by_key.status_code == 202
     assert client.post("/api/v1/exports", json={"format": "xml"}, headers=admin.headers).status_code == 422
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     assert client.get(f"/api/v1/exports/{by_key.json()['id']}/download", headers=bearer(key["key"])).status_code == 200
     completed = db.scalars(select(AuditEvent).where(AuditEvent.action == "export_completed",
                                                     AuditEvent.resource_id == by_key.json()["id"])).one()
@@ -108,7 +108,7 @@ def test_unknown_exports_are_404(client, staff, app, settings):
 def test_a_missing_archive_is_gone_not_a_server_error(client, staff, app, settings):
     admin = staff("admin")
     job = start(client, admin)
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     for file in (settings.data_dir / "exports").glob("*.zip"):
         file.unlink()
     gone = client.get(f"/api/v1/exports/{job['id']}/download", headers=admin.headers)
@@ -121,7 +121,7 @@ def test_since_exports_exactly_the_record_changed_after_it(client, staff, app, s
     admin = staff("admin")
     marker = rename_after_marker(client, therapist, patient)
     everything, later = start(client, admin), start(client, admin, since=marker.isoformat())
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     with archive(client, admin, later["id"]) as z:
         manifest = json.loads(z.read("manifest.json"))
         rows = [json.loads(line) for line in z.read("patients.ndjson").splitlines()]
@@ -146,13 +146,13 @@ def test_a_job_orphaned_by_a_restart_is_reclaimed_and_completes(client, staff, a
     # Another worker is busy with this one right now: it must be left alone.
     db.execute(update(ExportJob).where(ExportJob.id == uuid.UUID(alive["id"])).values(
         status="running", started_at=now, heartbeat_at=now))
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 1
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 1
     reclaimed = client.get(f"/api/v1/exports/{orphan['id']}", headers=admin.headers).json()
     assert reclaimed["status"] == "completed" and reclaimed["current_table"] is None
     assert datetime.fromisoformat(reclaimed["started_at"]) > now - timedelta(minutes=1)  # a fresh run
     archive(client, admin, orphan["id"]).close()
     assert client.get(f"/api/v1/exports/{alive['id']}", headers=admin.headers).json()["status"] == "running"
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 0
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 0
 
 
 def test_the_in_process_worker_runs_export_jobs(db_url, tmp_path):

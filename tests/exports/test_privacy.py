@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from app.exports import retention
-from app.exports.jobs import run_export_jobs
+from app.jobs import retention
+from app.jobs.runner import run_due
 from app.models import AuditEvent
 from app.models.base import utcnow
 from app.models.integration import ExportJob, IdempotencyKey
@@ -37,7 +37,7 @@ def test_another_key_cannot_poll_download_or_cancel_a_bulk_job(client, staff, ap
     theirs_client = api_client(client, admin, ["export"])
     theirs = bearer(theirs_client["key"])
     job_id = _bulk(client, mine)
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 1
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 1
     poll, file = f"/fhir/$export-poll/{job_id}", f"/fhir/$export-file/{job_id}/Patient.ndjson"
 
     attempts = [client.get(poll, headers=theirs), client.get(file, headers=theirs), client.delete(poll, headers=theirs)]
@@ -59,7 +59,7 @@ def test_a_key_cannot_read_or_download_the_admins_clinic_export(client, staff, a
     admin = staff("admin")
     key = bearer(api_client(client, admin, ["export"])["key"])
     job = client.post("/api/v1/exports", json={"format": "ndjson"}, headers=admin.headers).json()
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     for path in (f"/api/v1/exports/{job['id']}", f"/api/v1/exports/{job['id']}/download"):
         response = client.get(path, headers=key)
         assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
@@ -73,7 +73,7 @@ def test_export_files_and_folders_are_private(client, staff, app, settings):
     make_patient(client, admin)
     job = client.post("/api/v1/exports", json={"format": "ndjson"}, headers=admin.headers).json()
     bulk_id = _bulk(client, admin.headers)
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 2
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 2
     exports = Path(settings.data_dir) / "exports"
     assert _mode(exports) == 0o700
     [archive] = exports.glob(f"*{job['id']}.zip")
@@ -106,7 +106,7 @@ def test_export_files_expire_and_are_deleted(client, staff, app, settings, db):
     job = client.post("/api/v1/exports", json={"format": "ndjson"}, headers=admin.headers).json()
     bulk_id = _bulk(client, admin.headers)
     assert job["expires_at"] is not None
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     exports = Path(settings.data_dir) / "exports"
     assert list(exports.glob(f"*{job['id']}.zip")) and (exports / f"fhir-{bulk_id}").is_dir()
 

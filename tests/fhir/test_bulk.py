@@ -7,7 +7,7 @@ import json
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
-from app.exports.jobs import run_export_jobs
+from app.jobs.runner import run_due
 from app.models import AuditEvent
 from tests.factories import rename_after_marker
 from tests.fhir.test_fhir import seeded  # noqa: F401
@@ -27,7 +27,7 @@ def test_kick_off_poll_and_download_validating_ndjson(client, staff, app, settin
     waiting = client.get(poll, headers=admin.headers)
     assert waiting.status_code == 202 and waiting.headers["x-progress"].startswith("queued")
     assert waiting.headers["retry-after"] == "2"
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 1
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 1
     manifest = client.get(poll, headers=admin.headers)
     assert manifest.status_code == 200, manifest.text
     body = manifest.json()
@@ -46,11 +46,11 @@ def test_kick_off_poll_and_download_validating_ndjson(client, staff, app, settin
 def test_type_and_since_filters(client, staff, app, settings, seeded):  # noqa: F811
     admin = staff("admin")
     poll = kick_off(client, admin, "/fhir/Patient/$export", _type="Patient,Consent")
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     types = {o["type"] for o in client.get(poll, headers=admin.headers).json()["output"]}
     assert types == {"Patient", "Consent"}
     later = kick_off(client, admin, _since="2999-01-01T00:00:00Z")
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     assert client.get(later, headers=admin.headers).json()["output"] == []
 
 
@@ -60,7 +60,7 @@ def test_since_returns_exactly_the_resource_changed_after_it(client, staff, app,
     marker = rename_after_marker(client, therapist, patient)
     poll = kick_off(client, admin, _since=marker.isoformat())
     everything = kick_off(client, admin)
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     output = client.get(poll, headers=admin.headers).json()["output"]
     assert [(o["type"], o["count"]) for o in output] == [("Patient", 1)]
     [resource] = [json.loads(line) for line in client.get(output[0]["url"].replace("http://testserver", ""),
@@ -74,7 +74,7 @@ def test_since_returns_exactly_the_resource_changed_after_it(client, staff, app,
 def test_a_completed_bulk_job_is_audited_with_its_counts(client, staff, app, settings, db, seeded):  # noqa: F811
     admin = staff("admin")
     poll = kick_off(client, admin, _type="Patient,Procedure")
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     [row] = db.scalars(select(AuditEvent).where(AuditEvent.action == "export_completed")).all()
     assert (row.actor_id, row.actor_role, row.resource_id) == (admin.id, "admin", poll.rsplit("/", 1)[1])
     assert row.detail["kind"] == "fhir_bulk"
@@ -83,15 +83,15 @@ def test_a_completed_bulk_job_is_audited_with_its_counts(client, staff, app, set
 
 def test_a_failed_job_polls_as_a_server_error_with_an_operation_outcome(client, staff, app, settings, db,
                                                                         seeded, monkeypatch):  # noqa: F811
-    from app.fhir import bulk
+    from app.fhir import tasks as bulk
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
     admin = staff("admin")
     poll = kick_off(client, admin)
-    monkeypatch.setattr(bulk.compartment, "load", broken)
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    monkeypatch.setattr(bulk.patient_record, "load", broken)
+    run_due(app.state.sessionmaker, settings.data_dir)
     failed = client.get(poll, headers=admin.headers)
     assert failed.status_code == 500 and failed.headers["content-type"].startswith("application/fhir+json")
     outcome = failed.json()
@@ -104,7 +104,7 @@ def test_a_failed_job_polls_as_a_server_error_with_an_operation_outcome(client, 
 def test_a_removed_file_is_gone_not_a_server_error(client, staff, app, settings, seeded):  # noqa: F811
     admin = staff("admin")
     poll = kick_off(client, admin, _type="Patient")
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     [output] = client.get(poll, headers=admin.headers).json()["output"]
     for file in (settings.data_dir / "exports").rglob("*.ndjson"):
         file.unlink()
@@ -122,7 +122,7 @@ def test_bad_requests_and_cancel(client, staff, app, settings):
     poll = kick_off(client, admin)
     assert client.delete(poll, headers=admin.headers).status_code == 202
     assert client.get(poll, headers=admin.headers).status_code == 404
-    assert run_export_jobs(app.state.sessionmaker, settings.data_dir) == 0
+    assert run_due(app.state.sessionmaker, settings.data_dir) == 0
 
 
 def test_patient_export_accepts_a_post_kick_off_with_parameters(client, staff, app, settings, seeded):  # noqa: F811
@@ -133,12 +133,12 @@ def test_patient_export_accepts_a_post_kick_off_with_parameters(client, staff, a
     response = client.post("/fhir/Patient/$export", json=body, headers={**admin.headers, **ASYNC})
     assert response.status_code == 202, response.text
     poll = response.headers["content-location"].replace("http://testserver", "")
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     assert {o["type"] for o in client.get(poll, headers=admin.headers).json()["output"]} == {"Patient", "Consent"}
     since = {"resourceType": "Parameters", "parameter": [{"name": "_since", "valueInstant": "2999-01-01T00:00:00Z"}]}
     later = client.post("/fhir/$export", json=since, headers={**admin.headers, **ASYNC})
     assert later.status_code == 202
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     assert client.get(later.headers["content-location"].replace("http://testserver", ""),
                       headers=admin.headers).json()["output"] == []
     # Refused, never silently widened: an unsupported parameter, a body that is not Parameters, no Prefer.

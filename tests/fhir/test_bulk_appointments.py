@@ -8,13 +8,13 @@ import json
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from app.exports.jobs import run_export_jobs
+from app.jobs.runner import run_due
 from tests.appointments.test_records import _history
 from tests.fhir.test_bulk import ASYNC, kick_off
 
 
 def _outputs(client, admin, app, settings, poll: str) -> dict[str, list[dict]]:
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     manifest = client.get(poll, headers=admin.headers)
     assert manifest.status_code == 200, manifest.text
     out: dict[str, list[dict]] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.exports.jobs import run_export_jobs
+from app.jobs.runner import run_due
 from tests.appointments.helpers import INITIAL, book, set_hours, step
 from tests.fhir.test_fhir import seeded  # noqa: F401  (fixture)
 from tests.treatments.helpers import consent
@@ -105,7 +105,7 @@ def _emitted(client, staff, app, settings, seeded) -> list[dict]:  # noqa: F811
     out.append(client.get("/fhir/Patient", params={"nonsense": "1"}, headers={**h, "Prefer": "handling=strict"}).json())
     out.append(client.get(f"/api/v1/patients/{pid}/export", params={"format": "fhir"}, headers=h).json())
     kick = client.get("/fhir/$export", headers={**admin.headers, "Prefer": "respond-async"})
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     manifest = client.get(kick.headers["content-location"].replace("http://testserver", ""), headers=admin.headers)
     for output in manifest.json()["output"]:
         lines = client.get(output["url"].replace("http://testserver", ""), headers=admin.headers).text

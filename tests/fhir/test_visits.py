@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from app.exports.jobs import run_export_jobs
+from app.jobs.runner import run_due
 from tests.assessments.helpers import assessment_body
 from tests.chart.test_chart import counting
 from tests.fhir.test_bulk import kick_off
@@ -122,7 +122,7 @@ def test_bulk_export_has_no_dangling_encounter_references(client, staff, app, se
                      assessed_at=(datetime.now(UTC) - timedelta(days=3)).isoformat())
     alone = treat(client, therapist, other, other_episode, earlier)
     poll = kick_off(client, admin)
-    run_export_jobs(app.state.sessionmaker, settings.data_dir)
+    run_due(app.state.sessionmaker, settings.data_dir)
     exported: dict[str, list[dict]] = {}
     for output in client.get(poll, headers=admin.headers).json()["output"]:
         text = client.get(output["url"].replace("http://testserver", ""), headers=admin.headers).text

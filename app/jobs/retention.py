@@ -1,4 +1,4 @@
-"""Export files are private and short-lived; stored idempotent responses outlive their use by no more.
+"""Job files are private and short-lived; stored idempotent responses outlive their use by no more.
 
 A finished export (clinic zip or FHIR Bulk Data files) carries `expires_at` (`IMS_EXPORT_RETENTION_HOURS`
 after it was requested, 72 by default). The worker loop (and the in-process worker of the embedded
@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jobs import registry
 from app.kit import audit
 from app.kit.actor import SYSTEM_ACTOR
 from app.models.base import utcnow
@@ -30,13 +31,8 @@ _last_sweep = {"at": float("-inf")}
 
 
 def job_files(data_dir: Path, job: ExportJob) -> list[Path]:
-    """Everything on disk that belongs to a job: the zip (and its partial), or the bulk output folder."""
-    exports = Path(data_dir) / "exports"
-    if job.kind == "fhir_bulk":
-        return [exports / f"fhir-{job.id}"]
-    names = [job.file_name] if job.file_name else []
-    names += [f"imschart-{fmt}-{job.id}.zip" for fmt in ("ndjson", "csv")]
-    return [exports / n for n in dict.fromkeys(names)] + [exports / f".{n}.part" for n in dict.fromkeys(names)]
+    """Everything on disk that belongs to a job, as its registered kind names it."""
+    return registry.kind(job.kind).files(Path(data_dir), job)
 
 
 def expiry(retention_hours: int, now: datetime | None = None) -> datetime:
