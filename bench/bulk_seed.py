@@ -102,11 +102,13 @@ class _Template:
         self.rows: dict[str, list[dict[str, Any]]] = {}  # table -> rows of the template charts
         self.audit: dict[uuid.UUID, list[dict[str, Any]]] = {}  # template patient id -> its audit rows
         self.order: list[uuid.UUID] = []  # template patient ids
+        self.entries: dict[str, dict[str, Any]] = {}  # template patient id -> its load-generator entry
 
 
 def _load_template(conn: Connection, tables: list[Table], clinic: Clinic) -> _Template:
     templ = _Template()
     templ.order = [uuid.UUID(p["id"]) for p in clinic.patients]
+    templ.entries = {p["id"]: p for p in clinic.patients}
     for table in tables:
         templ.rows[table.name] = [dict(r._mapping) for r in conn.execute(select(table))]
     events = Base.metadata.tables["audit_events"]
@@ -170,7 +172,7 @@ def _copy_charts(conn: Connection, tables: list[Table], templ: _Template, clinic
 def _clinic_entry(templ: _Template, clinic: Clinic, source: uuid.UUID, new_patient: uuid.UUID,
                   ids: dict[uuid.UUID, uuid.UUID], n: int) -> dict[str, Any]:
     """The load generator's view of a copied chart: the template's entry with the copy's ids."""
-    entry = next(p for p in clinic.patients if p["id"] == str(source))
+    entry = templ.entries[str(source)]
     copy = dict(entry)
     for name, value in entry.items():
         if isinstance(value, str):
