@@ -194,3 +194,15 @@ def test_more_waiting_reads_than_pooled_connections_still_commit(client, app, st
     assert statuses == [200] * readers
     assert time.monotonic() - started < 20, "the group commit waited for a connection the reads were holding"
     assert _reads(db, patient["id"]) == readers
+
+
+def test_a_write_stamps_its_token_in_its_own_transaction(client, app, staff, db):
+    reception = staff("reception")
+    db.execute(update(AuthToken).where(AuthToken.user_id == reception.id)
+               .values(last_used_at=datetime.now(UTC) - timedelta(minutes=5)))
+    before = db.scalar(select(AuthToken.last_used_at).where(AuthToken.user_id == reception.id))
+    with capture_all(app) as (statements, batched):
+        make_patient(client, reception, family_name="Stamped")
+    assert db.scalar(select(AuthToken.last_used_at).where(AuthToken.user_id == reception.id)) > before
+    assert any(s.startswith("UPDATE auth_tokens") for s, _ in statements)
+    assert not any(s.startswith("UPDATE auth_tokens") for s, _ in batched)
