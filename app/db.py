@@ -14,12 +14,14 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db_guard import guard_postgresql
-from app.kit.audit import CHANGES_AT_BEGIN, GROUP_COMMIT, READ_REQUEST, GroupCommit
+from app.kit.audit import CHANGES_AT_BEGIN, GROUP_COMMIT, READ_REQUEST, WROTE, GroupCommit
 from app.kit.db_faults import outage
 
 _READ_OPTION = "imschart_read"  # execution option: begin a deferred (read) transaction on SQLite
 _READ_BIND = "read_bind"  # sessionmaker info: the engine carrying that option
 _BUSY_SECONDS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+# How each PostgreSQL engine was made: the group commit's writer is a twin of it (same timeouts and guards).
+_MADE_WITH: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout: float | None = None,
@@ -35,15 +37,40 @@ def make_engine(url: str, *, connect_timeout: float | None = None, pool_timeout:
         _configure_sqlite(engine, busy)
         _BUSY_SECONDS[engine] = busy
         return engine
+    made_with = {"connect_timeout": connect_timeout, "pool_timeout": pool_timeout,
+                 "statement_timeout": statement_timeout, **kwargs}
     if connect_timeout is None or statement_timeout is None:
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        _track_postgresql_writes(engine)
+        _MADE_WITH[engine] = made_with
+        return engine
     connect_args = {"connect_timeout": max(1, round(connect_timeout)),
                     "options": f"-c statement_timeout={int(statement_timeout * 1000)}"}
     if pool_timeout is not None:
         kwargs["pool_timeout"] = pool_timeout
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     guard_postgresql(engine, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
+    _track_postgresql_writes(engine)
+    _MADE_WITH[engine] = made_with
     return engine
+
+
+def _track_postgresql_writes(engine: Engine) -> None:
+    """Mark a transaction that ran anything but a SELECT: app.kit.audit hands only pure reads' audit rows
+    to the group commit (the rows of a transaction that wrote must commit atomically with its writes).
+
+    Conservative on purpose: a `SET LOCAL`, a `WITH` or any other non-SELECT counts as a write, which only
+    sends that request down the per-request audit path.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.info[WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not conn.info.get(WROTE) and statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[WROTE] = True
 
 
 def private_sqlite_file(url: str) -> None:
@@ -92,10 +119,16 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
 def make_sessionmaker(engine: Engine, *, audit_key: bytes) -> sessionmaker[Session]:
     # expire_on_commit=False: responses are serialised after the commit from already-loaded state.
     # The audit key rides on each session for the hash chain written at commit (app.kit.audit).
-    # Reads' audit rows are written in batches by one GroupCommit per sessionmaker (SQLite: see get_session).
+    # Reads' audit rows are written in batches by one GroupCommit per sessionmaker (see get_session).
     committer = GroupCommit()
     info: dict[str, Any] = {"audit_key": audit_key, GROUP_COMMIT: committer}
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "postgresql" and engine in _MADE_WITH:
+        # Same reason as SQLite's below: the reads waiting for a batch each hold a pooled connection.
+        made_with = {**_MADE_WITH[engine], "pool_size": 1, "max_overflow": 0}
+        writer = make_engine(engine.url.render_as_string(hide_password=False), **made_with)
+        committer.factory = sessionmaker(bind=writer, expire_on_commit=False, autoflush=False,
+                                         info={"audit_key": audit_key})
+    elif engine.dialect.name == "sqlite":
         info[_READ_BIND] = engine.execution_options(**{_READ_OPTION: True})
         # The group commit writes on a connection of its own: the reads waiting for it each hold one of the
         # request pool's connections (their read transaction ends only after their batch), and a full pool
@@ -127,9 +160,11 @@ COMMIT_HANDOFF = "imschart.commit_handoff"
 def get_session(request: Request) -> Iterator[Session]:
     """Commit when the handler returns, roll back on any exception; services only flush()."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    read_bind = factory.kw["info"].get(_READ_BIND) if request.method in ("GET", "HEAD") else None
+    reading = request.method in ("GET", "HEAD")
+    read_bind = factory.kw["info"].get(_READ_BIND) if reading else None
     session: Session = factory() if read_bind is None else factory(bind=read_bind)
-    if read_bind is not None:  # SQLite: a read snapshot, no write lock; the audit rows go to the group commit
+    if reading and factory.kw["info"][GROUP_COMMIT].factory is not None:
+        # The audit rows of a pure read go to the group commit (SQLite: in a read snapshot, no write lock).
         session.info[READ_REQUEST] = True
     request.state.db = session
     handoff: CommitHandoff | None = request.scope.get(COMMIT_HANDOFF)

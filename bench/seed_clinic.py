@@ -16,6 +16,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,8 @@ def treatment_body(episode_id: str, pre: int = 7) -> dict[str, Any]:
                needle("gluteus_medius", kind="peripheral"), needle("tibialis_anterior"),
                needle("extensor_hallucis_longus", insertions=2), needle("peroneus_longus", responses=["grasp"])]
     return {"episode_id": episode_id, "position": "prone", "pre_pain_nprs": pre, "post_pain_nprs": max(0, pre - 3),
-            "tolerance": "good", "needles": needles, "needles_inserted": 6, "needles_removed": 6,
+            "tolerance": "good", "needles": needles, "e_stim_leads": [{"needles": [0, 1]}],  # the two paraspinals
+            "needles_inserted": 6, "needles_removed": 6, "verbal_consent_today": True,
             "sharps_disposed": True, "retest": "SLR 60 -> 75 degrees", "after_care": "Heat, gentle walking",
             "plan": "Weekly IMS", "next_visit": "2026-12-01"}
 
@@ -94,6 +96,7 @@ def _staff(app: Any, role: str, n: int) -> tuple[str, str]:
         user = User(email=f"{role}{n}@bench.example", full_name=f"{role.title()} {n}", role=role,
                     password_hash=hash_password("bench horse battery staple"),
                     registration_number=f"R{n:05d}" if role == "therapist" else None,
+                    roster_expires_on=date(2099, 12, 31) if role == "therapist" else None,
                     authorized_to_needle=role == "therapist", active=True)
         session.add(user)
         session.flush()

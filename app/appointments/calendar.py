@@ -83,7 +83,7 @@ def render(session: Session, token: str) -> bytes:
         raise NotFound("No such calendar feed")
     now = utcnow()
     feed.last_used_at = now
-    settings = clinic.get(session)
+    settings = clinic.profile(session)
     appts = session.scalars(select(Appointment).where(
         Appointment.therapist_id == feed.therapist_id, Appointment.start_at >= now - PAST,
         Appointment.start_at < now + FUTURE).order_by(Appointment.start_at, Appointment.id)).all()

@@ -85,7 +85,7 @@ def slot(therapist_id: uuid.UUID, start: datetime, end: datetime, kind: Appointm
 
 
 def find_schedules(session: Session, therapist_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
-    zone = clinic.get(session).time_zone
+    zone = clinic.profile(session).time_zone
     stmt = select(TherapistSchedule, User).join(User, User.id == TherapistSchedule.therapist_id)
     if therapist_id is not None:
         stmt = stmt.where(TherapistSchedule.therapist_id == therapist_id)

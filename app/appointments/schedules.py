@@ -28,7 +28,7 @@ BOOKABLE_ROLES = ("therapist", "admin")
 
 
 def zone(session: Session) -> ZoneInfo:
-    return ZoneInfo(clinic.get(session).time_zone)
+    return ZoneInfo(clinic.profile(session).time_zone)
 
 
 def therapist(session: Session, therapist_id: uuid.UUID, field: str = "therapist_id") -> User:
@@ -59,7 +59,7 @@ def get_schedule(session: Session, therapist_id: uuid.UUID) -> TherapistSchedule
 
 
 def to_out(session: Session, therapist_id: uuid.UUID, row: TherapistSchedule | None) -> ScheduleOut:
-    return ScheduleOut(therapist_id=therapist_id, time_zone=clinic.get(session).time_zone,
+    return ScheduleOut(therapist_id=therapist_id, time_zone=clinic.profile(session).time_zone,
                        hours=_week_out(row.hours if row else {}), breaks=_week_out(row.breaks if row else {}),
                        version=row.version if row else 0)
 

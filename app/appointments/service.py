@@ -217,7 +217,7 @@ def transition(session: Session, actor: Actor, appt: Appointment, to: Appointmen
         appt.no_show_at = now
     elif to == AppointmentStatus.CANCELLED:
         assert cancel is not None
-        window = timedelta(hours=clinic.get(session).late_cancellation_hours)
+        window = timedelta(hours=clinic.profile(session).late_cancellation_hours)
         appt.cancelled_at, appt.cancelled_by, appt.cancel_reason = now, cancel.cancelled_by, cancel.reason
         appt.late_cancellation = cancel.cancelled_by == CancelledBy.PATIENT and appt.start_at - now < window
         appt.sequence += 1

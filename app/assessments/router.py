@@ -143,7 +143,7 @@ def segmental_summary(session: SessionDep, actor: Reader, assessment_id: uuid.UU
 def segmental_map(session: SessionDep, actor: Reader, assessment_id: uuid.UUID) -> Response:
     assessment = service.read(session, actor, assessment_id)
     cat = catalog(session)
-    zone = ZoneInfo(clinic.get(session).time_zone)
+    zone = ZoneInfo(clinic.profile(session).time_zone)
     label = caption(patients.get(session, assessment.patient_id), assessment, zone)
     svg = render(cat, summarise(cat, service.content_of(assessment), str(assessment.id)), label)
     return Response(svg, media_type="image/svg+xml", headers={"ETag": f'W/"{assessment.version}"'})

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.permissions import Permission
 from app.auth.tokens import hash_token
+from app.kit import last_use
 from app.kit.actor import Actor
 from app.kit.errors import NotAuthenticated, TooManyRequests
 from app.models.base import utcnow
@@ -45,7 +46,7 @@ def resolve(session: Session, key: bytes, raw: str) -> tuple[Actor, ApiClient]:
         raise NotAuthenticated("The API key is not valid or has been revoked")
     now = utcnow()
     if client.last_used_at is None or (now - client.last_used_at).total_seconds() >= 30:
-        client.last_used_at = now
+        last_use.note(session, ApiClient, client.id, now)  # at commit, not as a change of the row
     scopes = frozenset(client.scopes) | {Permission.AUTHENTICATED}
     if Permission.EXPORT in scopes:
         scopes |= {Permission.PATIENT_EXPORT}

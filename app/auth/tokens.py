@@ -12,12 +12,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.kit import last_use
 from app.kit.errors import NotAuthenticated
 from app.models.base import new_id, utcnow
 from app.models.user import AuthToken, User
 
 TOKEN_PREFIX = "imt_"
-# last_used_at is refreshed at most this often, to keep a write off most requests.
+# last_used_at is refreshed at most this often (so a token may expire up to this much before its idle limit):
+# the stamp rides the request's commit (app.kit.last_use), one UPDATE per token per interval at most.
 _TOUCH_EVERY = timedelta(seconds=30)
 
 
@@ -42,7 +44,8 @@ def issue(session: Session, key: bytes, settings: Settings, user: User, *, clien
 
 
 def resolve(session: Session, key: bytes, settings: Settings, raw: str) -> tuple[User, AuthToken]:
-    """The live token and its active user, or 401. Touches last_used_at (inactivity expiry)."""
+    """The live token and its active user, or 401. Stamps last_used_at at commit (inactivity expiry), never as a
+    change of the loaded row: a read that used its token stays a pure read (app.kit.last_use)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         raise NotAuthenticated("The bearer token is not valid")
     row = session.execute(
@@ -61,7 +64,7 @@ def resolve(session: Session, key: bytes, settings: Settings, raw: str) -> tuple
     if token.expires_at <= now or token.last_used_at + idle_limit <= now:
         raise NotAuthenticated("The bearer token has expired; sign in again")
     if now - token.last_used_at >= _TOUCH_EVERY:
-        token.last_used_at = now
+        last_use.note(session, AuthToken, token.id, now)
     return user, token
 
 

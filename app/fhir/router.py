@@ -177,7 +177,7 @@ def search(request: Request, session: SessionDep, actor: Reader, resource_type: 
         raise NotFound(f"Resource type {resource_type} is not supported")
     strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
     q = search_params.parse(resource_type, list(request.query_params.multi_items()), strict)
-    zone = ZoneInfo(clinic.get(session).time_zone)
+    zone = ZoneInfo(clinic.profile(session).time_zone)
     included: list[mapping.Resource] = []
     if resource_type in SCHEDULING:
         resources = _scheduling(session, q, zone)

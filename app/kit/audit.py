@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
-from app.kit import events
+from app.kit import events, last_use
 from app.kit.actor import Actor
 from app.kit.request_context import current_request
 from app.models.audit import AUDIT_CHAINS, AuditChainHead, AuditEvent
@@ -31,9 +31,10 @@ from app.models.base import new_id, utcnow
 GENESIS_HASH = "0" * 64
 _PENDING = "audit_pending"
 _KEY = "audit_key"
-READ_REQUEST = "read_request"  # set by app.db.get_session on a GET/HEAD's SQLite session (a deferred BEGIN)
+READ_REQUEST = "read_request"  # set by app.db.get_session on a GET/HEAD's session (SQLite: a deferred BEGIN)
 GROUP_COMMIT = "audit_group_commit"  # the sessionmaker's GroupCommit, shared by its sessions
 CHANGES_AT_BEGIN = "imschart_changes_at_begin"  # sqlite3 total_changes when the transaction began (app.db)
+WROTE = "imschart_wrote"  # PostgreSQL: this transaction has run a statement other than SELECT (app.db)
 
 
 def audit_key_from_secret(secret: str) -> bytes:
@@ -101,17 +102,21 @@ def head_signature(key: bytes, chain: int, seq: int, last_hash: str) -> str:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    if session.info.get(READ_REQUEST) and session.in_transaction() and _sqlite_wrote_nothing(session):
+    if session.info.get(READ_REQUEST) and session.in_transaction() and _wrote_nothing(session):
         if not (session.new or session.dirty or session.deleted or session.info.get(events._PENDING)):
-            # A pure read: its audit rows go to the group commit; this read transaction ends holding no lock.
+            # A pure read: its audit rows (and its credential's "last used" stamp) go to the group commit;
+            # this read transaction ends holding no lock.
             pending: list[AuditEvent] = session.info.pop(_PENDING, [])
-            if pending:
+            stamps = last_use.pop(session)
+            if pending or stamps:
                 committer: GroupCommit = session.info[GROUP_COMMIT]
-                committer.write(pending)  # returns once durable; raises (and so fails the request) otherwise
+                committer.write(pending, stamps)  # returns once durable; raises (and so fails the request) otherwise
             return
-        _upgrade_to_writer(session)  # a read that also writes (a token touch): take the write lock now
-    # Fixed lock order for every transaction: business rows (flush), change counter, audit chain head.
+        _upgrade_to_writer(session)  # a read that also writes: SQLite takes the write lock now
+    # Fixed lock order for every transaction: business rows (flush), "last used" stamps, change counter,
+    # audit chain head.
     session.flush()
+    last_use.write(session, last_use.pop(session))
     events.write_pending(session)
     pending = session.info.pop(_PENDING, [])
     if not pending:
@@ -153,6 +158,14 @@ def _sqlite_wrote_nothing(session: Session) -> bool:
     return bool(conn.info.get(CHANGES_AT_BEGIN) == changes)
 
 
+def _wrote_nothing(session: Session) -> bool:
+    """True while this transaction has written nothing: its audit rows may then commit apart from it."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return conn.info.get(WROTE) is False
+    return _sqlite_wrote_nothing(session)
+
+
 def _upgrade_to_writer(session: Session) -> None:
     """End the read snapshot and take the write lock on the same connection, waiting up to busy_timeout.
 
@@ -161,6 +174,8 @@ def _upgrade_to_writer(session: Session) -> None:
     not depend on what it read, so a fresh IMMEDIATE transaction is the safe way to write them.
     """
     conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL has no database-wide write lock to take: the transaction simply writes on
     raw = conn.connection.dbapi_connection
     raw.execute("COMMIT")  # type: ignore[union-attr]
     raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
@@ -172,10 +187,13 @@ def _upgrade_to_writer(session: Session) -> None:
 class GroupCommit:
     """Audit rows of many reads in one write transaction: one chain-head update, one fsync per batch.
 
-    A read request hands its rows over and blocks until the batch that holds them has committed
-    (synchronous=FULL, so durable), or raises what the batch raised: a read is never answered before its
-    audit row is on disk, and fails if the row cannot be written. One writer thread per sessionmaker,
-    started on demand and gone after a second idle; while it writes a batch, the next one gathers.
+    A read request hands its rows (and its credential's "last used" stamp, app.kit.last_use) over and
+    blocks until the batch that holds them has committed (SQLite: synchronous=FULL; PostgreSQL: its own
+    durable commit), or raises what the batch raised: a read is never answered before its audit row is on
+    disk, and fails if the row cannot be written. One writer thread and connection per sessionmaker,
+    started on demand and gone after a second idle; while it writes a batch, the next one gathers. On
+    PostgreSQL each batch links its rows onto one random chain (one head-row lock per batch, not per
+    request); the rows go in as one multi-row INSERT.
     """
 
     MAX_BATCH = 500
@@ -183,13 +201,13 @@ class GroupCommit:
     def __init__(self) -> None:
         self.factory: Any = None  # the sessionmaker: set by app.db.make_sessionmaker
         self._cond = threading.Condition()
-        self._queue: list[tuple[list[AuditEvent], Future[None]]] = []
+        self._queue: list[tuple[list[AuditEvent], last_use.Stamps, Future[None]]] = []
         self._running = False
 
-    def write(self, rows: list[AuditEvent], timeout: float = 60.0) -> None:
+    def write(self, rows: list[AuditEvent], stamps: last_use.Stamps | None = None, timeout: float = 60.0) -> None:
         done: Future[None] = Future()
         with self._cond:
-            self._queue.append((rows, done))
+            self._queue.append((rows, stamps or {}, done))
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="imschart-audit-commit", daemon=True).start()
@@ -208,20 +226,26 @@ class GroupCommit:
                 batch, self._queue = self._queue[:self.MAX_BATCH], self._queue[self.MAX_BATCH:]
             try:
                 with self.factory() as session:
-                    rows = [row for rows, _ in batch for row in rows]
-                    _chain(session, session.info[_KEY], rows)
+                    stamps: last_use.Stamps = {}
+                    for _, more, _ in batch:
+                        last_use.merge(stamps, more)
+                    last_use.write(session, stamps)  # same lock order as a request: stamps, then chain head
+                    rows = [row for rows, _, _ in batch for row in rows]
+                    if rows:
+                        _chain(session, session.info[_KEY], rows)
                     session.commit()
             except BaseException as exc:  # every waiter of the batch fails with it; the thread goes on
-                for _, done in batch:
+                for _, _, done in batch:
                     done.set_exception(exc)
                 continue
-            for _, done in batch:
+            for _, _, done in batch:
                 done.set_result(None)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    last_use.pop(session)
     events.drop_pending(session)
 
 

@@ -66,4 +66,4 @@ def episode_progress_svg(session: SessionDep, actor: Reader, episode_id: uuid.UU
     progress = service.progress(session, actor, episode_id)
     patient = patients.get(session, episodes.get(session, episode_id).patient_id)
     title = f"Episode progress: {patient.family_name.upper()}, {patient.given_name} (chart {patient.chart_number})"
-    return Response(render(progress, ZoneInfo(clinic.get(session).time_zone), title), media_type="image/svg+xml")
+    return Response(render(progress, ZoneInfo(clinic.profile(session).time_zone), title), media_type="image/svg+xml")

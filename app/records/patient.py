@@ -78,7 +78,7 @@ def visits(session: Session, assessments: Sequence[Assessment], treatments: Sequ
               if t.assessment_id in by_id and by_id[t.assessment_id].patient_id == t.patient_id]
     if not linked:
         return {}
-    zone = ZoneInfo(clinic_service.get(session).time_zone)
+    zone = ZoneInfo(clinic_service.profile(session).time_zone)
     return {t.id: a.id for t, a in linked
             if t.started_at.astimezone(zone).date() == a.assessed_at.astimezone(zone).date()}
 

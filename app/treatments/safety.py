@@ -41,7 +41,7 @@ class SafetyContext:
 
     @classmethod
     def load(cls, session: Session, patient_id: uuid.UUID) -> SafetyContext:
-        profile = clinic.get(session)
+        profile = clinic.profile(session)
         consents = session.scalars(select(Consent).where(Consent.patient_id == patient_id)
                                    .order_by(Consent.obtained_at.desc(), Consent.id)).all()
         screenings = session.scalars(select(Screening).where(Screening.patient_id == patient_id)
