@@ -19,10 +19,12 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 
 from fastapi import Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from app.auth import tokens
 from app.auth.permissions import ROLE_PERMISSIONS
@@ -81,6 +83,23 @@ def csrf_of_raw(session: Session, key: bytes, raw: str) -> str | None:
         return None
     token_id = session.scalar(select(AuthToken.id).where(AuthToken.token_hash == tokens.hash_token(key, raw)))
     return csrf_for(key, token_id) if token_id else None
+
+
+def principal_of_cookie(state: State, session: Session, cookie_header: str, csrf: str) -> uuid.UUID | None:
+    """The user of a live browser session named in a Cookie header, if `csrf` is that session's token."""
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    if morsel is None:
+        return None
+    try:
+        user, token = tokens.resolve(session, state.token_key, state.settings, morsel.value)
+    except NotAuthenticated:
+        return None
+    return user.id if same(csrf, csrf_for(state.token_key, token.id)) else None
 
 
 def set_session_cookie(response: Response, raw_token: str) -> None:

@@ -67,6 +67,10 @@ def principal(state: State, session: Session, authorization: str) -> str | None:
     """
     scheme, _, raw = authorization.partition(" ")
     raw = raw.strip()
+    if scheme == "Session":  # a charting page's script: its cookie and CSRF header (app.kit.idempotency)
+        csrf, _, cookie = raw.partition(" ")
+        user_id = browser.principal_of_cookie(state, session, cookie, csrf)
+        return f"user:{user_id}" if user_id else None
     if scheme.lower() != "bearer" or not raw:
         return None
     try:

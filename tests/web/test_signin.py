@@ -142,3 +142,17 @@ def test_the_login_nonce_cookie_is_strict_too(browser_client: TestClient):
     form = browser_client.get("/app/login")
     cookie = next(c for c in form.headers.get_list("set-cookie") if c.startswith(LOGIN_COOKIE + "="))
     assert {"secure", "httponly", "samesite=strict"} <= {p.strip().lower() for p in cookie.split(";")}
+
+
+def test_page_script_posts_are_idempotent_per_session(browser_client: TestClient, staff, db):
+    """api() sends one Idempotency-Key for every attempt of a POST: a resend after a lost answer replays."""
+    therapist = staff("therapist")
+    sign_in(browser_client, therapist)
+    csrf = page_csrf(browser_client.get("/app").text)
+    body = {"given_name": "Ann", "family_name": "Twice", "birth_date": "1970-01-01"}
+    headers = {"X-CSRF-Token": csrf, "Idempotency-Key": "page-create-1"}
+    first = browser_client.post("/api/v1/patients", json=body, headers=headers)
+    again = browser_client.post("/api/v1/patients", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json()["id"] == again.json()["id"]
+    assert _audit_count(db, action="create", resource_type="Patient", actor_id=therapist.id) == 1

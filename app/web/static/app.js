@@ -4,7 +4,8 @@
  *   - on 401 (the session timed out) opens the sign-in dialog, signs in again, and resends — the page and
  *     everything typed in it stay as they are;
  *   - on a lost network (or a 502/503/504) keeps the request, says so in the status line, and retries with
- *     backoff until it goes through (sooner when the browser reports it is online again);
+ *     backoff until it goes through (sooner when the browser reports it is online again); a POST carries one
+ *     Idempotency-Key for all its attempts, so a create whose answer was lost is replayed, not run twice;
  *   - on a 403 for a stale CSRF token fetches the session's current token once and resends.
  * It resolves to {status, data, etag, headers} for a 2xx/304 answer and rejects with an ApiError otherwise.
  */
@@ -54,6 +55,11 @@
     if (response.status === 204 || response.status === 304) return null;
     if (type.includes("json")) { try { return await response.json(); } catch (e) { return null; } }
     return await response.text();
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
   }
 
   let reauthPending = null;
@@ -125,8 +131,11 @@
     const limit = opts.retries === undefined ? Infinity : opts.retries;
     let attempt = 0;
     let csrfRefreshed = false;
+    // A POST resent after a lost answer must not run twice: one Idempotency-Key for all its attempts.
+    const key = method.toUpperCase() === "POST" ? newKey() : null;
     for (;;) {
       const headers = Object.assign({ Accept: "application/json", "X-CSRF-Token": csrfToken() }, opts.headers || {});
+      if (key && !("Idempotency-Key" in headers)) headers["Idempotency-Key"] = key;
       let payload;
       if (body instanceof FormData || body instanceof URLSearchParams) payload = body;
       else if (body !== undefined && body !== null) { payload = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
