@@ -4,7 +4,8 @@
 Fixtures for page tests:
 - `live` (per engine, per run): the server — `live.url(path)`, `live.api` (an httpx client on it), `live.staff(role)`
   (a stored user with a bearer token, as tests/factories.py), `live.app` (for reading the database).
-- `page`: a fresh browser context and tab (1280x800 landscape tablet), base URL set to the server.
+- `page`: a fresh browser context and tab (1280x800 landscape tablet), base URL set to the server; an uncaught
+  script error or a Content-Security-Policy refusal on it fails the test.
 - `shot(page, "step")`: a full-page screenshot in tests/browser/artifacts/<test>/NN-step.png (ignored by git).
 - `signed_in(page, member)`: signs in through the form as a person would and waits for Today.
 - `therapist_page` / `reception_page`: a signed-in tab, with the member and a `Visit` seeded for today
@@ -103,8 +104,13 @@ def page(chromium: Any, live: LiveServer) -> Iterator[Any]:
     context = chromium.new_context(base_url=live.base_url, viewport=LANDSCAPE)
     context.set_default_timeout(10_000)
     tab = context.new_page()
+    problems: list[str] = []  # script errors and Content-Security-Policy refusals fail the test
+    tab.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" and "Refused to" in msg.text
+           else None)
     yield tab
     context.close()
+    assert problems == [], problems
 
 
 @pytest.fixture
