@@ -156,3 +156,20 @@ def test_page_script_posts_are_idempotent_per_session(browser_client: TestClient
     assert first.status_code == again.status_code == 201, again.text
     assert first.json()["id"] == again.json()["id"]
     assert _audit_count(db, action="create", resource_type="Patient", actor_id=therapist.id) == 1
+
+
+def test_every_page_but_sign_in_needs_a_browser_session(app, browser_client: TestClient):
+    from fastapi.routing import iter_route_contexts
+
+    public = {("GET", "/app/login"), ("POST", "/app/login")}
+    pages = [(m, r.path) for r in iter_route_contexts(app.routes) for m in (r.methods or ())
+             if r.path.startswith("/app") and m != "HEAD"]
+    assert len(pages) >= 5
+    for method, path in pages:
+        if (method, path) in public:
+            continue
+        url = path.replace("{patient_id}", "018f0000-0000-7000-8000-000000000001")
+        page = browser_client.request(method, url, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/app/login"), (method, path)
+        script = browser_client.request(method, url, headers={"Accept": "application/json"})
+        assert script.status_code == 401 and script.headers["content-type"] == "application/problem+json"
