@@ -20,6 +20,7 @@ from app.kit import audit
 from app.models.clinical import Episode
 from app.models.patient import Patient
 from app.patients import service as patients
+from app.web import alerts
 from app.web.deps import PageSession
 from app.web.templates import render
 
@@ -52,7 +53,10 @@ def today(request: Request, session: SessionDep, page: PageSession) -> Response:
     if names:  # the day list shows who is coming: a demographics read of each patient on it
         audit.record(session, actor, "search", resource_type="Patient",
                      detail={"view": "today", "result_ids": sorted(str(i) for i in names)})
-    return render(request, "today.html", page=page, day=day, sheet=sheet, patients=names, episodes=episodes)
+    flags = alerts.for_patients(session, actor, ids | {p.id for _, p in episodes}) \
+        if actor.can(Permission.CLINICAL_READ) else {}  # the front desk sees no clinical alert
+    return render(request, "today.html", page=page, day=day, sheet=sheet, patients=names, episodes=episodes,
+                  alerts=flags)
 
 
 @router.get("/patients/{patient_id}")
