@@ -20,7 +20,7 @@ from app.kit import audit
 from app.models.clinical import Episode
 from app.models.patient import Patient
 from app.patients import service as patients
-from app.web import alerts
+from app.web import alerts, pictures
 from app.web.deps import PageSession
 from app.web.templates import render
 
@@ -66,8 +66,12 @@ def patient_chart(request: Request, session: SessionDep, page: PageSession, pati
     actor = page.actor
     if actor.can(Permission.CLINICAL_READ):
         policy.authorize(session, request, actor, Permission.CLINICAL_READ)  # 403 (audited) outside the care team
-        chart = chart_service.chart(session, actor, patients.get(session, patient_id))
-        return render(request, "chart.html", page=page, chart=chart, patient=chart.patient)
+        record = patients.get(session, patient_id)
+        chart = chart_service.chart(session, actor, record)
+        return render(request, "chart.html", page=page, chart=chart, patient=chart.patient,
+                      segmental_map=pictures.segmental_map(session, chart, record),
+                      progress=pictures.progress_charts(session, chart, record),
+                      may_export=actor.can(Permission.PATIENT_EXPORT))
     policy.authorize(session, request, actor, Permission.PATIENTS_READ)
     patient = patients.read(session, actor, patient_id)
     return render(request, "chart.html", page=page, chart=None, patient=patient)
