@@ -56,7 +56,8 @@ def test_questionnaire_pages_are_built_from_the_instrument_definitions(browser_c
     odi = browser_client.get(f"/app/patients/{visit.patient_id}/questionnaires/odi").text
     assert "Pain intensity" in odi and 'name="item-9" value="5"' in odi and visit.episode["id"] in odi
     visa = browser_client.get(f"/app/patients/{visit.patient_id}/questionnaires/visa_a").text
-    assert 'name="item-7-branch"' in visa and 'name="item-7-minutes"' in visa and 'name="item-6" value="not_at_all"' in visa
+    assert 'name="item-7-branch"' in visa and 'name="item-7-minutes"' in visa
+    assert 'name="item-6" value="not_at_all"' in visa
     assert browser_client.get(f"/app/patients/{visit.patient_id}/questionnaires/nope").status_code == 404
     reads = db.scalars(select(AuditEvent).where(AuditEvent.actor_id == therapist.id,
                                                 AuditEvent.resource_type == "OutcomeAdministration")).all()
