@@ -44,10 +44,11 @@
     const general = [];
     let first = null;
     ((problem && problem.errors) || []).forEach(function (e) {
-      const m = /^responses\[(\d+)\]/.exec(e.field || "");
+      const m = /^responses\[(\d+)\](?:\.(\w+))?/.exec(e.field || "");
       const p = m && document.getElementById("item-" + m[1] + "-error");
-      if (p) {
-        p.textContent = (p.textContent ? p.textContent + " " : "") + e.message;
+      if (p) {  // "responses[7].minutes" -> "Minutes: one of nil, 1-10, ..." beside item 8
+        const part = m[2] ? m[2].charAt(0).toUpperCase() + m[2].slice(1) + ": " : "";
+        p.textContent = (p.textContent ? p.textContent + " " : "") + part + e.message;
         p.hidden = false;
         const fieldset = document.getElementById("item-" + m[1]);
         fieldset.setAttribute("aria-invalid", "true");
