@@ -55,6 +55,7 @@ from app.screenings.red_flags import router as red_flags_router
 from app.screenings.router import router as screenings_router
 from app.treatments.router import router as treatments_router
 from app.users.router import router as users_router
+from app.web import router as web
 
 IMPORTS_PREFIX = "/api/v1/imports/"
 API_ROUTERS = (auth_router, users_router, patients_router, clinic_router, audit_router, reference_router,
@@ -116,4 +117,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     openapi.install(app, reachable_by_api_key=reachable_by_api_key)
     docs.install(app)
+    web.install(app)  # the charting pages under /app
     return app

@@ -9,6 +9,7 @@ drives the installed console script.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -74,6 +75,12 @@ def test_a_plain_install_serves_from_an_empty_directory(tmp_path: Path) -> None:
         assert created.status_code == 201, created.text
         # The docs page's files come from the installed package too.
         assert httpx.get(f"{base}/docs/assets/swagger-ui-bundle.js", timeout=10).status_code == 200
+        # And so do the charting pages: their templates and static files are package data.
+        login_page = httpx.get(f"{base}/app/login", timeout=10)
+        assert login_page.status_code == 200 and 'name="csrf_token"' in login_page.text, login_page.text
+        for asset in re.findall(r'(?:href|src)="(/app/static/[^"]+)"', login_page.text):
+            assert httpx.get(f"{base}{asset}", timeout=10).status_code == 200, asset
+        assert len(re.findall(r"/app/static/", login_page.text)) == 2
     finally:
         stop(server)
     assert (workdir / "data" / "imschart.db").is_file(), log.read_text()

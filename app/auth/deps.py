@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
 from app.access import policy
-from app.auth import api_keys, tokens
+from app.auth import api_keys, browser, tokens
 from app.auth.permissions import API_CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from app.db import SessionDep
 from app.kit.actor import Actor
@@ -34,6 +34,10 @@ def _resolve(state: State, session: Session, raw: str) -> tuple[Actor, ApiClient
 def current_actor(request: Request, response: Response, session: SessionDep,
                   raw: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
     if not raw:
+        page = browser.api_actor_from_cookie(request, session)  # a charting page's script (with its CSRF header)
+        if page is not None:
+            request.state.actor = page.actor
+            return page.actor
         raise NotAuthenticated("Send Authorization: Bearer <token> (get one from POST /api/v1/auth/token)")
     state = request.app.state
     actor, client = _resolve(state, session, raw)
@@ -63,6 +67,10 @@ def principal(state: State, session: Session, authorization: str) -> str | None:
     """
     scheme, _, raw = authorization.partition(" ")
     raw = raw.strip()
+    if scheme == "Session":  # a charting page's script: its cookie and CSRF header (app.kit.idempotency)
+        csrf, _, cookie = raw.partition(" ")
+        user_id = browser.principal_of_cookie(state, session, cookie, csrf)
+        return f"user:{user_id}" if user_id else None
     if scheme.lower() != "bearer" or not raw:
         return None
     try:

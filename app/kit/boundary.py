@@ -10,7 +10,8 @@ its own.
 `SecurityHeadersMiddleware` is outermost: every response, errors included, says nosniff, no referrer,
 no framing; API responses are `Cache-Control: no-store` (they carry patient data, and a shared cache
 or the browser's disk must not keep them) unless a route chose its own caching; the docs page and SVG
-images get a Content-Security-Policy; HSTS is sent when the request came over https.
+images get a Content-Security-Policy (the /app pages one that allows only our own script and styles);
+HSTS is sent when the request came over https.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             b"img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
             b"base-uri 'none'; form-action 'none'")
+# The charting pages (/app) run only our own script and styles, and talk only to us.
+APP_CSP = (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+           b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+APP_PATHS = ("/app/",)
 # An SVG opened directly is a document that could run script: it may only draw.
 SVG_CSP = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
 HSTS = b"max-age=31536000; includeSubDomains"
@@ -93,6 +98,8 @@ class SecurityHeadersMiddleware:
                 if b"content-security-policy" not in present:
                     if path.startswith(DOCS_PATHS):
                         csp = DOCS_CSP
+                    elif path == "/app" or path.startswith(APP_PATHS):
+                        csp = APP_CSP
                     elif content_type.startswith(b"image/svg"):
                         csp = SVG_CSP
                     else:

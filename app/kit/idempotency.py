@@ -60,6 +60,13 @@ class _Claim:
     claimed_at: datetime | None = None  # our claim's stamp: the completion only lands while it is still ours
 
 
+def _page_credential(headers: dict[str, str]) -> str | None:
+    """A charting page's script authenticates with its session cookie plus its CSRF header (README "Charting
+    pages"); the principal resolver is handed both, as `Session <csrf> <cookie header>`."""
+    csrf, cookie = headers.get("x-csrf-token"), headers.get("cookie")
+    return f"Session {csrf} {cookie}" if csrf and cookie and " " not in csrf else None
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, factory: sessionmaker[Session], principal: PrincipalResolver,
                  lease: timedelta = LEASE) -> None:
@@ -73,7 +80,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        key, auth = headers.get("idempotency-key"), headers.get("authorization")
+        key, auth = headers.get("idempotency-key"), headers.get("authorization") or _page_credential(headers)
         if key is None or not auth:
             await self.app(scope, receive, send)
             return

@@ -1,0 +1,110 @@
+"""Every page, in Chromium: axe-core finds no serious or critical violation, the page's HTML + JS + CSS stay
+under the weight budget (README "Charting pages"), and it fits a 10" tablet in landscape (1280x800) and
+portrait (800x1280) with no horizontal scroll. Screenshots of each page in both orientations are kept.
+
+axe-core comes from npm, pinned in .ci/axe (`npm ci` there; .ci/run does it), and is evaluated in the page
+from node_modules: nothing is fetched at run time. To cover a new page, add its URL to `pages()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.assessments.helpers import assessment_body
+from tests.browser.conftest import LANDSCAPE, PORTRAIT, SignedIn
+from tests.treatments.helpers import record_session
+
+AXE = Path(__file__).resolve().parents[2] / ".ci" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WEIGHT_BUDGET = 100_000  # bytes of HTML + JS + CSS per page, uncompressed (README "Charting pages")
+# The chart inlines its pictures: the segmental map is most of its weight (a titled cell per level, side and
+# finding kind), and each open episode adds a progress chart.
+BUDGETS = {"chart": 160_000}
+SERIOUS = ("serious", "critical")
+
+
+def _need_axe() -> None:
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing: (cd .ci/axe && npm ci --no-audit --no-fund)")
+
+
+def pages(s: SignedIn) -> dict[str, str]:
+    """Every page of a therapist's visit, by name. Extend this list as pages are added (exam, needling, sign)."""
+    pid = s.visit.patient_id
+    return {"today": "/app", "chart": f"/app/patients/{pid}", "questionnaires": f"/app/patients/{pid}/questionnaires",
+            "odi": f"/app/patients/{pid}/questionnaires/odi", "visa-a": f"/app/patients/{pid}/questionnaires/visa_a",
+            "psfs": f"/app/patients/{pid}/questionnaires/psfs", "not-found": "/app/patients/not-a-uuid"}
+
+
+def _enrich(s: SignedIn) -> None:
+    """A signed-in chart with something to draw: an assessment (the segmental map) and a treatment (progress)."""
+    api, member, pid, eid = s.live.api, s.member, s.visit.patient_id, s.visit.episode["id"]
+    made = api.post(f"/api/v1/patients/{pid}/assessments", json=assessment_body(eid), headers=member.headers)
+    assert made.status_code == 201, made.text
+    assert record_session(api, member, pid, eid).status_code == 201  # type: ignore[arg-type]
+
+
+def _axe(page: Any) -> list[dict[str, Any]]:
+    # The pages' CSP (script-src 'self') refuses an injected <script> tag, rightly; evaluating the file over the
+    # DevTools protocol is not subject to it, so the page under test keeps its real policy.
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;void 0")
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+            for v in found if v["impact"] in SERIOUS]
+
+
+def _weight(page: Any, path: str) -> int:
+    """The page's HTML plus every script and stylesheet it loads, as the server sends them."""
+    sizes = [len(page.request.get(path).body())]
+    for url in page.evaluate("""() => [...document.querySelectorAll('script[src], link[rel=stylesheet]')]
+                                      .map(e => e.src || e.href)"""):
+        sizes.append(len(page.request.get(url).body()))
+    return sum(sizes)
+
+
+def _no_horizontal_scroll(page: Any) -> bool:
+    return bool(page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+
+
+def _walk(page: Any, urls: dict[str, str], shot: Callable[[Any, str], Path], who: str) -> dict[str, Any]:
+    problems: dict[str, Any] = {}
+    for name, path in urls.items():
+        page.set_viewport_size(LANDSCAPE)
+        page.goto(path)
+        violations = _axe(page)
+        if violations:
+            problems[f"{name}: axe"] = violations
+        weight, budget = _weight(page, path), BUDGETS.get(name, WEIGHT_BUDGET)
+        print(f"weight {who}/{name}: {weight} bytes (budget {budget})")  # shown with pytest -s
+        if weight > budget:
+            problems[f"{name}: weight"] = weight
+        for size, label in ((LANDSCAPE, "landscape"), (PORTRAIT, "portrait")):
+            page.set_viewport_size(size)
+            page.goto(path)
+            shot(page, f"{who}-{name}-{label}")
+            if not _no_horizontal_scroll(page):
+                problems[f"{name}: {label} scrolls sideways"] = True
+    return problems
+
+
+def test_every_therapist_page_is_accessible_light_and_fits_a_tablet(therapist_page: SignedIn, shot):
+    _need_axe()
+    _enrich(therapist_page)
+    page = therapist_page.page
+    assert _walk(page, pages(therapist_page), shot, "therapist") == {}
+
+
+def test_sign_in_and_the_front_desk_pages_are_accessible_and_fit(reception_page: SignedIn, shot, chromium, live):
+    _need_axe()
+    page = reception_page.page
+    urls = {"today": "/app", "chart": f"/app/patients/{reception_page.visit.patient_id}"}
+    assert _walk(page, urls, shot, "reception") == {}
+    context = chromium.new_context(base_url=live.base_url, viewport=LANDSCAPE)  # signed out: the sign-in form
+    try:
+        assert _walk(context.new_page(), {"login": "/app/login"}, shot, "anonymous") == {}
+    finally:
+        context.close()
+
