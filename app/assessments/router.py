@@ -108,8 +108,8 @@ def amend_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUI
     return _out(session, response, assessment)
 
 
-add_history_routes(router, service.notes, reader=Reader, path="/assessments", id_param="assessment_id",
-                   detail=RevisionDetail, noun="Assessment")
+add_history_routes(router, service.notes, session=SessionDep, reader=Reader, path="/assessments",
+                   id_param="assessment_id", detail=RevisionDetail, noun="Assessment")
 
 
 @router.get("/assessments/{assessment_id}/segmental-summary", response_model=SegmentalSummary,

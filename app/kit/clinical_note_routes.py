@@ -15,19 +15,19 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.db import SessionDep
 from app.kit.actor import Actor
 from app.kit.clinical_note_service import ClinicalNoteService
 from app.kit.clinical_types import RevisionOut
 from app.kit.errors import problem_responses
 
 
-def add_history_routes(router: APIRouter, notes: ClinicalNoteService[Any], *, reader: Any, path: str,
+def add_history_routes(router: APIRouter, notes: ClinicalNoteService[Any], *, session: Any, reader: Any, path: str,
                        id_param: str, detail: type[BaseModel], noun: str) -> None:
     """Register `GET {path}/{{id_param}}/history` and `.../history/{{revision}}` on `router`.
 
-    `reader` is the Annotated dependency that authorises reading clinical notes; `noun` names the
-    operations (`listAssessmentRevisions`, `getAssessmentRevision`).
+    `session` and `reader` are the Annotated dependencies for the request's session (app.db: the kit does not
+    import it, app.db imports the kit) and for authorising a read; `noun` names the operations
+    (`listAssessmentRevisions`, `getAssessmentRevision`).
     """
 
     def list_revisions(session: Session, actor: Actor, **ids: uuid.UUID) -> list[RevisionOut]:
@@ -37,7 +37,7 @@ def add_history_routes(router: APIRouter, notes: ClinicalNoteService[Any], *, re
         return detail.model_validate(notes.revision(session, actor, ids[id_param], revision))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
-    common = [inspect.Parameter("session", keyword, annotation=SessionDep),
+    common = [inspect.Parameter("session", keyword, annotation=session),
               inspect.Parameter("actor", keyword, annotation=reader),
               inspect.Parameter(id_param, keyword, annotation=uuid.UUID)]
     # FastAPI reads parameters from the signature: the path parameter keeps its public name.
