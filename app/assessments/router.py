@@ -108,7 +108,7 @@ def amend_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUI
     return _out(session, response, assessment)
 
 
-add_history_routes(router, service.notes, session=SessionDep, reader=Reader, path="/assessments",
+add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader, path="/assessments",
                    id_param="assessment_id", detail=RevisionDetail, noun="Assessment")
 
 

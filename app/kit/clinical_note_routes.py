@@ -21,11 +21,11 @@ from app.kit.clinical_types import RevisionOut
 from app.kit.errors import problem_responses
 
 
-def add_history_routes(router: APIRouter, notes: ClinicalNoteService[Any], *, session: Any, reader: Any, path: str,
+def add_history_routes(router: APIRouter, notes: ClinicalNoteService[Any], *, session_dep: Any, reader: Any, path: str,
                        id_param: str, detail: type[BaseModel], noun: str) -> None:
-    """Register `GET {path}/{{id_param}}/history` and `.../history/{{revision}}` on `router`.
+    """Register `GET <path>/{<id_param>}/history` and `.../history/{revision}` on `router`.
 
-    `session` and `reader` are the Annotated dependencies for the request's session (app.db: the kit does not
+    `session_dep` and `reader` are the Annotated dependencies for the request's session (app.db: the kit does not
     import it, app.db imports the kit) and for authorising a read; `noun` names the operations
     (`listAssessmentRevisions`, `getAssessmentRevision`).
     """
@@ -37,7 +37,7 @@ def add_history_routes(router: APIRouter, notes: ClinicalNoteService[Any], *, se
         return detail.model_validate(notes.revision(session, actor, ids[id_param], revision))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
-    common = [inspect.Parameter("session", keyword, annotation=session),
+    common = [inspect.Parameter("session", keyword, annotation=session_dep),
               inspect.Parameter("actor", keyword, annotation=reader),
               inspect.Parameter(id_param, keyword, annotation=uuid.UUID)]
     # FastAPI reads parameters from the signature: the path parameter keeps its public name.

@@ -118,5 +118,5 @@ def amend_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID,
     return _out(session, response, treatment)
 
 
-add_history_routes(router, service.notes, session=SessionDep, reader=Reader, path="/treatments",
+add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader, path="/treatments",
                    id_param="treatment_id", detail=TreatmentRevisionDetail, noun="Treatment")
