@@ -30,6 +30,7 @@ from app.kit.errors import Forbidden, NotFound
 from app.models.access import CareKind, CareRelationship
 from app.models.base import utcnow
 from app.models.clinical import Assessment, Episode
+from app.models.enums import ActorType
 from app.models.integration import ExportJob
 from app.models.patient import Patient
 from app.models.treatment import Consent, Treatment
@@ -47,7 +48,7 @@ NOT_IN_CARE = "no care relationship with this patient"
 
 
 def care_bound(actor: Actor) -> bool:
-    return actor.type == "user" and actor.role in CARE_BOUND_ROLES
+    return actor.type == ActorType.USER and actor.role in CARE_BOUND_ROLES
 
 
 def patient_of_path(session: Session, path_params: dict[str, Any]) -> uuid.UUID | None:
@@ -120,7 +121,7 @@ def authorize(session: Session, request: Request, actor: Actor, permission: Perm
     if not actor.can(permission):
         who = f"role ({actor.role})" if actor.role else "API key's scopes"
         raise deny(session, request, actor, permission, f"Your {who} does not allow {permission}")
-    if permission == Permission.CLINICAL_WRITE and actor.type != "user":
+    if permission == Permission.CLINICAL_WRITE and actor.type != ActorType.USER:
         raise deny(session, request, actor, permission,
                    "Clinical records are authored by a signed-in clinician; an API client cannot create, change, "
                    "sign, discharge or withdraw them, whatever its scopes",
@@ -175,7 +176,7 @@ def require_job_access(session: Session, request: Request, actor: Actor, job: Ex
         return
     detail = {"method": request.method, "path": request.url.path, "requested_by": str(job.requested_by),
               "requested_by_type": job.requested_by_type}
-    if actor.type == "user" and actor.role == "admin":
+    if actor.type == ActorType.USER and actor.role == "admin":
         audit.record(session, actor, "access", resource_type="ExportJob", resource_id=job.id,
                      detail={**detail, "reason": "administrator access to another requester's export"})
         return

@@ -19,6 +19,7 @@ from app.kit.pagination import PageParams, paginate
 from app.models.appointment import Appointment
 from app.models.base import utcnow
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatus
 from app.models.treatment import Treatment
 
 
@@ -46,7 +47,7 @@ def search(session: Session, actor: Actor, params: PageParams, *, therapist_id: 
 
 
 def _signed_note_for(model: type[Assessment] | type[Treatment]) -> object:
-    return exists().where(model.appointment_id == Appointment.id, model.status == "signed")
+    return exists().where(model.appointment_id == Appointment.id, model.status == RecordStatus.SIGNED)
 
 
 def unsigned(session: Session, actor: Actor, params: PageParams, therapist_id: uuid.UUID | None
@@ -99,7 +100,7 @@ def notes_for(session: Session, appointment_ids: Sequence[uuid.UUID]) -> dict[uu
         return out
     for kind, model in (("assessment", Assessment), ("treatment", Treatment)):
         rows = session.execute(select(model.appointment_id, model.id, model.status).where(
-            model.appointment_id.in_(list(appointment_ids)), model.status != "discarded"))
+            model.appointment_id.in_(list(appointment_ids)), model.status != RecordStatus.DISCARDED))
         for appt_id, note_id, status in rows:
             if appt_id is not None:
                 out.setdefault(appt_id, []).append((kind, note_id, status))

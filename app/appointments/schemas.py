@@ -141,14 +141,23 @@ class ExceptionOut(BaseModel):
 # --- appointments ---------------------------------------------------------------------------------------------
 
 
-class AppointmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"patient_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a10",
-         "therapist_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a11", "type_id": "018f0000-0000-7000-8000-0000000a0002",
-         "start": "2027-03-01T09:00:00-05:00", "front_desk_notes": "Prefers mornings"}]})
+class _Booking(BaseModel):
+    """Who is booked with whom for what: the fields a single visit and a weekly course share."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     patient_id: uuid.UUID
     therapist_id: uuid.UUID
     type_id: uuid.UUID
+
+
+def _example(start: str, **more: str) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [
+        {"patient_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a10", "therapist_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a11",
+         "type_id": "018f0000-0000-7000-8000-0000000a0002", "start": start, **more}]})
+
+
+class AppointmentCreate(_Booking):
+    model_config = _example("2027-03-01T09:00:00-05:00", front_desk_notes="Prefers mornings")
     start: AwareDatetime = Field(description="Any offset; stored in UTC")
     end: AwareDatetime | None = Field(None, description="Defaults to start + the type's duration")
     front_desk_notes: Notes | None = Field(None, description="For the front desk: no clinical content")
@@ -204,16 +213,10 @@ class AppointmentOut(BaseModel):
     warnings: list[BookingWarning] = Field(default_factory=list)
 
 
-class SeriesCreate(BaseModel):
+class SeriesCreate(_Booking):
     """A weekly course: the first visit plus an RFC 5545 RRULE (FREQ=WEEKLY with COUNT or UNTIL)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"patient_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a10",
-         "therapist_id": "0193b8a2-6c1e-7cde-9c41-1f6f3c8e2a11", "type_id": "018f0000-0000-7000-8000-0000000a0002",
-         "start": "2027-03-08T09:00:00-05:00", "rrule": "FREQ=WEEKLY;COUNT=6"}]})
-    patient_id: uuid.UUID
-    therapist_id: uuid.UUID
-    type_id: uuid.UUID
+    model_config = _example("2027-03-08T09:00:00-05:00", rrule="FREQ=WEEKLY;COUNT=6")
     start: AwareDatetime = Field(description="The first occurrence; later ones keep its wall-clock time")
     rrule: Annotated[str, StringConstraints(min_length=10, max_length=200)] = Field(
         examples=["FREQ=WEEKLY;COUNT=6", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;UNTIL=20270301T000000Z"])

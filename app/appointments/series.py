@@ -16,7 +16,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.appointments import schedules, service, types
+from app.appointments import schedules, service
 from app.appointments.enums import AppointmentStatus, Scope
 from app.appointments.schemas import AppointmentUpdate, BookingWarning, CancelIn, SeriesCreate, SkippedOccurrence
 from app.kit.actor import Actor
@@ -24,7 +24,6 @@ from app.kit.errors import Conflict, field_error
 from app.kit.etag import check_version
 from app.models.appointment import Appointment
 from app.models.base import new_id, utcnow
-from app.patients import service as patients
 
 MAX_OCCURRENCES = 52
 _ALLOWED = {"FREQ", "COUNT", "UNTIL", "INTERVAL", "BYDAY"}
@@ -60,12 +59,7 @@ def expand(rule: str, first: datetime, zone_start: datetime) -> list[datetime]:
 
 def book_series(session: Session, actor: Actor, data: SeriesCreate
                 ) -> tuple[uuid.UUID, list[Appointment], list[SkippedOccurrence], list[BookingWarning]]:
-    patient = patients.get(session, data.patient_id)
-    if not patient.active:
-        raise field_error("patient_id", "this patient is deactivated")
-    schedules.therapist(session, data.therapist_id)
-    schedules.ensure_own(session, actor, data.therapist_id, "Appointment")
-    kind = types.usable(session, data.type_id)
+    patient, kind = service.parties(session, actor, data)
     zone = schedules.zone(session)
     starts = expand(data.rrule, data.start, data.start.astimezone(zone))
     duration, buffer = timedelta(minutes=kind.duration_minutes), timedelta(minutes=kind.buffer_after_minutes)

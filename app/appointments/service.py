@@ -19,26 +19,31 @@ from sqlalchemy.orm import Session
 from app.access import care
 from app.appointments import schedules, types
 from app.appointments.enums import TRANSITIONS, AppointmentStatus, CancelledBy
-from app.appointments.schemas import AppointmentCreate, AppointmentOut, AppointmentUpdate, BookingWarning, CancelIn
+from app.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentOut,
+    AppointmentUpdate,
+    BookingWarning,
+    CancelIn,
+    SeriesCreate,
+)
 from app.clinic import service as clinic
 from app.consents import service as consents
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, FieldError, NotFound, field_error
+from app.kit.dates import CLOCK_SKEW
+from app.kit.errors import Conflict, FieldError, field_error
 from app.kit.etag import check_version
+from app.kit.repository import get_or_404
 from app.models.appointment import HOLDING_STATUSES, Appointment, AppointmentType
 from app.models.base import utcnow
+from app.models.patient import Patient
 from app.models.user import User
 from app.patients import service as patients
 
-_SKEW = timedelta(minutes=5)
-
 
 def get(session: Session, appointment_id: uuid.UUID) -> Appointment:
-    found = session.get(Appointment, appointment_id)
-    if found is None:
-        raise NotFound(f"No appointment {appointment_id}")
-    return found
+    return get_or_404(session, Appointment, appointment_id, "appointment")
 
 
 def read(session: Session, actor: Actor, appointment_id: uuid.UUID) -> Appointment:
@@ -137,13 +142,20 @@ def _times(kind: AppointmentType, start: datetime, end: datetime | None) -> tupl
     return start, end, end + timedelta(minutes=kind.buffer_after_minutes)
 
 
-def book(session: Session, actor: Actor, data: AppointmentCreate) -> tuple[Appointment, list[BookingWarning]]:
+def parties(session: Session, actor: Actor, data: AppointmentCreate | SeriesCreate
+            ) -> tuple[Patient, AppointmentType]:
+    """Who is booked with whom for what, checked before any slot: an active patient, a bookable therapist
+    the actor may book for, and an appointment type still in use."""
     patient = patients.get(session, data.patient_id)
     if not patient.active:
         raise field_error("patient_id", "this patient is deactivated")
     schedules.therapist(session, data.therapist_id)
     schedules.ensure_own(session, actor, data.therapist_id, "Appointment")
-    kind = types.usable(session, data.type_id)
+    return patient, types.usable(session, data.type_id)
+
+
+def book(session: Session, actor: Actor, data: AppointmentCreate) -> tuple[Appointment, list[BookingWarning]]:
+    patient, kind = parties(session, actor, data)
     start, end, blocked = _times(kind, data.start, data.end)
     lock_therapist(session, data.therapist_id)
     outside = check_slot(session, data.therapist_id, start, end, blocked, data.override_hours)
@@ -212,7 +224,7 @@ def transition(session: Session, actor: Actor, appt: Appointment, to: Appointmen
     elif to == AppointmentStatus.COMPLETED:
         appt.completed_at = now
     elif to == AppointmentStatus.NO_SHOW:
-        if appt.start_at > now + _SKEW:
+        if appt.start_at > now + CLOCK_SKEW:
             raise Conflict("A visit that has not started yet cannot be a no-show; cancel it instead")
         appt.no_show_at = now
     elif to == AppointmentStatus.CANCELLED:

@@ -12,16 +12,15 @@ from sqlalchemy.orm import Session
 from app.appointments.schemas import AppointmentTypeCreate, AppointmentTypeUpdate
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, NotFound, field_error
+from app.kit.errors import Conflict, field_error
 from app.kit.etag import check_version
+from app.kit.patch import changes_of
+from app.kit.repository import get_or_404
 from app.models.appointment import AppointmentType
 
 
 def get(session: Session, type_id: uuid.UUID) -> AppointmentType:
-    found = session.get(AppointmentType, type_id)
-    if found is None:
-        raise NotFound(f"No appointment type {type_id}")
-    return found
+    return get_or_404(session, AppointmentType, type_id, "appointment type")
 
 
 def usable(session: Session, type_id: uuid.UUID, field: str = "type_id") -> AppointmentType:
@@ -66,10 +65,7 @@ def create(session: Session, actor: Actor, data: AppointmentTypeCreate) -> Appoi
 def update(session: Session, actor: Actor, row: AppointmentType, data: AppointmentTypeUpdate,
            expected_version: int) -> AppointmentType:
     check_version(row.version, expected_version)
-    changes = data.model_dump(exclude_unset=True)
-    for name in ("name", "duration_minutes", "is_ims", "buffer_after_minutes", "active"):
-        if name in changes and changes[name] is None:
-            raise field_error(name, "may not be null")
+    changes = changes_of(data, ("name", "duration_minutes", "is_ims", "buffer_after_minutes", "active"))
     if "name" in changes:
         _unique_name(session, changes["name"], row.id)
     for name, value in changes.items():

@@ -4,7 +4,8 @@ entries are 422s naming the field; a deficit at a level left out of the impressi
 from __future__ import annotations
 
 from app.assessments.gunn_exam import SEGMENTS, ExamFields
-from app.assessments.schemas import ContentWarning, Segment
+from app.assessments.schemas import Segment
+from app.kit.clinical_types import ContentWarning
 from app.kit.errors import FieldError
 from app.reference.catalog import Catalog
 

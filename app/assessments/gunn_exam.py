@@ -8,13 +8,11 @@ from datetime import date
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from app.kit.clinical_types import STRICT, Item, LevelCode, Note
 
 Side = Literal["left", "right", "bilateral"]
-LevelCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=3)]
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 TrophicKind = Literal["trophedema", "vasomotor", "sudomotor", "pilomotor", "hair_loss", "nail_changes",
                       "skin_changes", "dermatomal_hyperalgesia"]
@@ -26,7 +24,7 @@ Reflex = Literal["absent", "reduced", "normal", "brisk", "clonus"]
 class _Sited(BaseModel):
     """A sign's site: the dermatome (a root level) and/or a named body region."""
 
-    model_config = _STRICT
+    model_config = STRICT
     side: Side
     dermatome: LevelCode | None = Field(None, examples=["L5"], description="Dermatome (root level C2-S5)")
     region: Item | None = Field(None, examples=["dorsum of the left foot"])
@@ -64,7 +62,7 @@ class SkinTemperature(_Sited):
 class NeuroLevel(BaseModel):
     """The conventional neurological screen of one root level on one side."""
 
-    model_config = _STRICT
+    model_config = STRICT
     level: LevelCode = Field(examples=["L5"])
     side: Side
     reflex: Reflex | None = Field(None, description="NINDS 0-4: absent, reduced, normal, brisk, clonus")
@@ -97,7 +95,7 @@ NeuralTest = Literal["slr", "slump", "prone_knee_bend", "ultt1_median", "ultt2a_
 
 
 class NeuralTensionTest(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     test: NeuralTest = Field(description="Straight-leg raise, slump, prone knee bend, upper-limb tension tests")
     side: Literal["left", "right"]
     result: Literal["positive", "negative", "equivocal"]
@@ -111,7 +109,7 @@ class NeuralTensionTest(BaseModel):
 class Spondylosis(BaseModel):
     """Degenerative change at one motion segment: Gunn's proposed cause of the root neuropathy."""
 
-    model_config = _STRICT
+    model_config = STRICT
     segment: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=5, max_length=7)] = \
         Field(examples=["L4-L5", "C5-C6"], description="Adjacent vertebrae, upper-lower (C1-C2 ... L5-S1)")
     side: Side
@@ -149,7 +147,7 @@ class DN4(BaseModel):
     """Douleur Neuropathique 4 (Bouhassira et al., Pain 2005;114:29-36): 10 yes/no items, 7 by interview and
     3 by examination; score = number of yes; positive when score >= 4. The server computes the score."""
 
-    model_config = _STRICT
+    model_config = STRICT
     burning: bool
     painful_cold: bool
     electric_shocks: bool
@@ -197,7 +195,7 @@ def roots_for_segment(segment: str) -> tuple[str, ...]:
 class ExamFields(BaseModel):
     """Mixed into the assessment content (app.assessments.schemas)."""
 
-    model_config = _STRICT
+    model_config = STRICT
     trophic_signs: list[TrophicSign] = Field(default_factory=list, max_length=60)
     skin_temperature: list[SkinTemperature] = Field(default_factory=list, max_length=30)
     neuro_screen: list[NeuroLevel] = Field(default_factory=list, max_length=60)
@@ -209,7 +207,7 @@ class ExamFields(BaseModel):
 class ExamUpdate(BaseModel):
     """The same fields in a PATCH or an amendment's `changes`: only those sent change."""
 
-    model_config = _STRICT
+    model_config = STRICT
     trophic_signs: list[TrophicSign] | None = Field(None, max_length=60)
     skin_temperature: list[SkinTemperature] | None = Field(None, max_length=30)
     neuro_screen: list[NeuroLevel] | None = Field(None, max_length=60)

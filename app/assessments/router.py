@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
@@ -14,7 +14,6 @@ from app.assessments.schemas import (
     AssessmentOut,
     AssessmentUpdate,
     RevisionDetail,
-    RevisionOut,
 )
 from app.assessments.summary import SegmentalSummary, summarise
 from app.assessments.svg import caption, render
@@ -22,12 +21,13 @@ from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.clinic import service as clinic
 from app.db import SessionDep
-from app.kit import clinical_record
 from app.kit.actor import Actor
+from app.kit.clinical_note_routes import add_history_routes
 from app.kit.errors import problem_responses
 from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatusName
 from app.patients import service as patients
 from app.reference.service import catalog
 
@@ -57,7 +57,7 @@ def create_assessment(session: SessionDep, actor: Writer, patient_id: uuid.UUID,
 def list_assessments(
     session: SessionDep, actor: Reader, patient_id: uuid.UUID, page: PageParamsDep,
     episode_id: uuid.UUID | None = None,
-    status: Annotated[Literal["draft", "signed", "discarded"] | None, Query()] = None,
+    status: Annotated[RecordStatusName | None, Query()] = None,
     include_discarded: bool = False,
 ) -> Page[AssessmentOut]:
     rows, cursor = service.list_for_patient(session, actor, patients.get(session, patient_id), page,
@@ -108,23 +108,8 @@ def amend_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUI
     return _out(session, response, assessment)
 
 
-@router.get("/assessments/{assessment_id}/history", response_model=list[RevisionOut],
-            operation_id="listAssessmentRevisions", summary="Every signed revision: who, when and why",
-            responses=problem_responses(401, 403, 404))
-def assessment_history(session: SessionDep, actor: Reader, assessment_id: uuid.UUID) -> list[RevisionOut]:
-    assessment = service.read(session, actor, assessment_id, action="read_history")
-    revisions = clinical_record.history_with_changes(session, service.RECORD_TYPE, assessment.id)
-    return [RevisionOut.model_validate(r).model_copy(update={"changed": changed}) for r, changed in revisions]
-
-
-@router.get("/assessments/{assessment_id}/history/{revision}", response_model=RevisionDetail,
-            operation_id="getAssessmentRevision", summary="One earlier revision, in full",
-            responses=problem_responses(401, 403, 404))
-def assessment_revision(session: SessionDep, actor: Reader, assessment_id: uuid.UUID,
-                        revision: int) -> RevisionDetail:
-    assessment = service.read(session, actor, assessment_id, action="read_history")
-    return RevisionDetail.model_validate(clinical_record.revision(session, service.RECORD_TYPE, assessment.id,
-                                                                  revision))
+add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader, path="/assessments",
+                   id_param="assessment_id", detail=RevisionDetail, noun="Assessment")
 
 
 @router.get("/assessments/{assessment_id}/segmental-summary", response_model=SegmentalSummary,

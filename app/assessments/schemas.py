@@ -9,27 +9,23 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.assessments.gunn_exam import ExamFields, ExamUpdate
+from app.kit.clinical_types import STRICT, Code, ContentWarning, Item, LevelCode, LongNote, Note, RevisionOut
 from app.kit.dates import UtcInstant
+from app.models.enums import RecordStatusName
 
 Side = Literal["left", "right", "bilateral"]
 Severity = Annotated[int, Field(ge=0, le=3, description="0 none - 3 marked (clinic convention; optional)")]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-LongNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
-LevelCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=3)]
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class MuscleShortening(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     muscle: Code = Field(description="Muscle code from /api/v1/reference/muscles")
     severity: Severity | None = None
     notes: Note | None = None
 
 
 class TenderPoint(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     muscle: Code
     severity: Severity | None = None
     motor_point: bool = Field(False, description="Tenderness at the muscle's motor point")
@@ -38,7 +34,7 @@ class TenderPoint(BaseModel):
 
 
 class SkinChanges(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     trophedema: bool = False
     pilomotor: bool = False
     vasomotor: bool = False
@@ -53,7 +49,7 @@ class SkinChanges(BaseModel):
 
 
 class RangeOfMotion(BaseModel):
-    model_config = ConfigDict(**_STRICT, json_schema_extra={"anyOf": [  # one measure at least, as validated below
+    model_config = ConfigDict(**STRICT, json_schema_extra={"anyOf": [  # one measure at least, as validated below
         {"required": ["degrees"], "properties": {"degrees": {"type": "number"}}},
         {"required": ["percent_of_normal"], "properties": {"percent_of_normal": {"type": "number"}}}]})
     movement: Item = Field(examples=["lumbar flexion"])
@@ -68,7 +64,7 @@ class RangeOfMotion(BaseModel):
 
 
 class LevelFinding(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     level: LevelCode = Field(examples=["L5"], description="Nerve-root level C1-S5")
     side: Side
     muscle_shortening: list[MuscleShortening] = Field(default_factory=list, max_length=60)
@@ -81,7 +77,7 @@ class LevelFinding(BaseModel):
 
 
 class Segment(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     level: LevelCode
     side: Side
 
@@ -89,7 +85,7 @@ class Segment(BaseModel):
 class RedFlags(BaseModel):
     """Screen for serious pathology; None = not asked."""
 
-    model_config = _STRICT
+    model_config = STRICT
     cauda_equina_symptoms: bool | None = None
     unexplained_weight_loss: bool | None = None
     night_pain: bool | None = None
@@ -102,7 +98,7 @@ class RedFlags(BaseModel):
 
 
 class Subjective(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     chief_complaint: Note | None = None
     history: LongNote | None = None
     pain_locations: list[Item] = Field(default_factory=list, max_length=30)
@@ -112,7 +108,7 @@ class Subjective(BaseModel):
 
 
 class _ContentFields(ExamFields):  # ExamFields: trophic signs, neuro screen, spondylosis, DN4 (gunn_exam.py)
-    model_config = _STRICT
+    model_config = STRICT
     subjective: Subjective = Field(default_factory=Subjective)
     imaging_notes: LongNote | None = Field(None, description="Spondylosis signs and imaging findings")
     findings: list[LevelFinding] = Field(default_factory=list, max_length=90)
@@ -134,7 +130,7 @@ class AssessmentCreate(_ContentFields):
 class AssessmentUpdate(ExamUpdate):
     """PATCH of a draft, and the `changes` of an amendment: only the fields sent change."""
 
-    model_config = _STRICT
+    model_config = STRICT
     assessed_at: UtcInstant | None = None
     subjective: Subjective | None = None
     imaging_notes: LongNote | None = None
@@ -144,14 +140,9 @@ class AssessmentUpdate(ExamUpdate):
 
 
 class AmendmentCreate(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
     changes: AssessmentUpdate
-
-
-class ContentWarning(BaseModel):
-    field: str
-    message: str
 
 
 class AssessmentOut(_ContentFields):
@@ -163,7 +154,7 @@ class AssessmentOut(_ContentFields):
     appointment_id: uuid.UUID | None = None
     assessed_at: datetime
     author_id: uuid.UUID
-    status: Literal["draft", "signed", "discarded"]
+    status: RecordStatusName
     signed_at: datetime | None
     signed_by: uuid.UUID | None
     content_hash: str | None
@@ -173,19 +164,6 @@ class AssessmentOut(_ContentFields):
     updated_at: datetime
     discarded_at: datetime | None
     warnings: list[ContentWarning] = Field(default_factory=list)
-
-
-class RevisionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    revision: int
-    kind: Literal["original", "amendment"]
-    author_id: uuid.UUID
-    created_at: datetime
-    reason: str | None
-    content_hash: str
-    changed: list[str] = Field(default_factory=list, description=(
-        "Fields this amendment changed against the previous revision, e.g. neuro_screen[0].strength_mrc"))
 
 
 class RevisionDetail(RevisionOut):

@@ -1,14 +1,11 @@
-"""Assessment rules: the episode must be the patient's and open, content checked against anatomy,
-and the shared clinical-record lifecycle for edit, sign, amend and discard."""
+"""Assessment rules: the episode must be the patient's and open, content checked against anatomy; the
+lifecycle every note shares (load, list, sign, amend, discard, history) is `notes`, a ClinicalNoteService."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.appointments import service as appointments
@@ -23,30 +20,20 @@ from app.assessments.schemas import (
 )
 from app.assessments.validation import check_content
 from app.episodes import service as episodes
-from app.kit import audit, clinical_record
+from app.kit import clinical_record
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, FieldError, NotFound, Unprocessable, field_error, loc_to_field
-from app.kit.pagination import PageParams, paginate
+from app.kit.clinical_note_service import ClinicalNoteService, validated_content
+from app.kit.errors import Unprocessable
+from app.kit.pagination import PageParams
 from app.models.base import utcnow
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatus
 from app.models.patient import Patient
 from app.reference.service import catalog
 
 RECORD_TYPE, LABEL = "assessment", "assessment"
-_CLOCK_SKEW = timedelta(minutes=5)
-
-
-def get(session: Session, assessment_id: uuid.UUID) -> Assessment:
-    found = session.get(Assessment, assessment_id)
-    if found is None:
-        raise NotFound(f"No assessment {assessment_id}")
-    return found
-
-
-def read(session: Session, actor: Actor, assessment_id: uuid.UUID, action: str = "read") -> Assessment:
-    assessment = get(session, assessment_id)
-    _audit(session, actor, action, assessment)
-    return assessment
+notes = ClinicalNoteService(Assessment, RECORD_TYPE, LABEL, Assessment.assessed_at)
+get, read, sign, discard = notes.get, notes.read, notes.sign, notes.discard  # the lifecycle, as is
 
 
 def content_of(assessment: Assessment) -> AssessmentContent:
@@ -66,37 +53,29 @@ def to_out(session: Session, assessment: Assessment) -> AssessmentOut:
 
 def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCreate) -> Assessment:
     author_id = clinical_record.accountable(session, actor, "create", "Assessment", patient.id)
-    episode = episodes.get(session, data.episode_id)
-    if episode.patient_id != patient.id:
-        raise field_error("episode_id", "this episode belongs to another patient")
-    if episode.status != "open":
-        raise Conflict("The episode is discharged; open a new episode (or reopen it) before assessing")
+    episode = episodes.open_of_patient(session, patient.id, data.episode_id,
+                                       "open a new episode (or reopen it) before assessing")
     appointment_id = appointments.linkable(session, patient.id, data.appointment_id)
     values = data.model_dump(exclude={"episode_id", "appointment_id"})
     values["assessed_at"] = data.assessed_at or utcnow()
     content = _checked(session, values)
     assessment = Assessment(patient_id=patient.id, episode_id=episode.id, appointment_id=appointment_id,
-                            author_id=author_id, status="draft",
+                            author_id=author_id, status=RecordStatus.DRAFT,
                             assessed_at=content.assessed_at, content=content.model_dump(mode="json"), revision=0)
     session.add(assessment)
     session.flush()
-    _audit(session, actor, "create", assessment)
+    notes.audit(session, actor, "create", assessment)
     return assessment
 
 
 def update_draft(session: Session, actor: Actor, assessment: Assessment, data: AssessmentUpdate,
                  expected_version: int | None) -> Assessment:
-    clinical_record.ensure_draft_editable(assessment, actor, expected_version, LABEL, record_type=RECORD_TYPE)
+    notes.ensure_draft_editable(assessment, actor, expected_version)
     content = _merged(session, assessment, data, prefix="")
     assessment.content = content.model_dump(mode="json")
     assessment.assessed_at = content.assessed_at
     session.flush()
-    _audit(session, actor, "update", assessment, detail={"fields": sorted(data.model_fields_set)})
-    return assessment
-
-
-def sign(session: Session, actor: Actor, assessment: Assessment, expected_version: int | None) -> Assessment:
-    clinical_record.sign(session, assessment, actor, RECORD_TYPE, LABEL, expected_version)
+    notes.audit(session, actor, "update", assessment, detail={"fields": sorted(data.model_fields_set)})
     return assessment
 
 
@@ -104,32 +83,17 @@ def amend(session: Session, actor: Actor, assessment: Assessment, data: Amendmen
           expected_version: int | None) -> Assessment:
     clinical_record.lock(assessment)  # merge the changes into the current content, not a racing writer's past
     content = _merged(session, assessment, data.changes, prefix="changes.")
-    clinical_record.amend(session, assessment, actor, RECORD_TYPE, LABEL, data.reason,
-                          content.model_dump(mode="json"), expected_version)
+    notes.amend(session, actor, assessment, data.reason, content, expected_version)
     assessment.assessed_at = content.assessed_at
     session.flush()
     return assessment
 
 
-def discard(session: Session, actor: Actor, assessment: Assessment) -> None:
-    clinical_record.discard(session, assessment, actor, RECORD_TYPE, LABEL)
-
-
 def list_for_patient(session: Session, actor: Actor, patient: Patient, params: PageParams, *,
                      episode_id: uuid.UUID | None, status: str | None,
                      include_discarded: bool) -> tuple[list[Assessment], str | None]:
-    stmt = select(Assessment).where(Assessment.patient_id == patient.id)
-    if episode_id:
-        stmt = stmt.where(Assessment.episode_id == episode_id)
-    if status:
-        stmt = stmt.where(Assessment.status == status)
-    elif not include_discarded:
-        stmt = stmt.where(Assessment.status != "discarded")
-    rows, cursor = paginate(session, stmt, [Assessment.assessed_at, Assessment.id], params, descending=True)
-    audit.record(session, actor, "search", resource_type="Assessment", patient_id=patient.id,
-                 detail={"episode_id": str(episode_id) if episode_id else None, "status": status,
-                         "result_ids": [str(a.id) for a in rows]})
-    return rows, cursor
+    return notes.list_for_patient(session, actor, patient.id, params, episode_id=episode_id, status=status,
+                                  include_discarded=include_discarded, detail={"status": status})
 
 
 def _merged(session: Session, assessment: Assessment, changes: AssessmentUpdate, prefix: str) -> AssessmentContent:
@@ -138,13 +102,7 @@ def _merged(session: Session, assessment: Assessment, changes: AssessmentUpdate,
 
 
 def _checked(session: Session, values: dict[str, Any], prefix: str = "") -> AssessmentContent:
-    try:
-        content = AssessmentContent.model_validate(values)
-    except ValidationError as exc:  # pragma: no cover - inputs were already validated field by field
-        errors = [FieldError(field=prefix + loc_to_field(e["loc"]), message=e["msg"]) for e in exc.errors()]
-        raise Unprocessable(errors[0].message, errors=errors) from exc
-    if content.assessed_at > utcnow() + _CLOCK_SKEW:
-        raise field_error(prefix + "assessed_at", "cannot be in the future")
+    content = validated_content(AssessmentContent, values, "assessed_at", prefix)
     check_content(catalog(session), content, prefix)
     return content
 
@@ -154,8 +112,3 @@ def _warnings(session: Session, content: AssessmentContent) -> list[ContentWarni
         return check_content(catalog(session), content)
     except Unprocessable:  # content stored before a reference change: report, don't fail the read
         return [ContentWarning(field="findings", message="contains codes no longer in the reference data")]
-
-
-def _audit(session: Session, actor: Actor, action: str, assessment: Assessment, **kwargs: Any) -> None:
-    audit.record(session, actor, action, resource_type="Assessment", resource_id=assessment.id,
-                 patient_id=assessment.patient_id, resource_version=assessment.version, **kwargs)

@@ -17,6 +17,7 @@ from app.assessments.summary import LevelSideSummary, SegmentalSummary
 from app.kit.drawing import tag, to_svg
 from app.kit.localtime import stamp
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatus
 from app.models.patient import Patient
 from app.reference.catalog import Catalog
 
@@ -94,7 +95,8 @@ def drawing(cat: Catalog, summary: SegmentalSummary, caption: Caption) -> Drawin
 
     text(MARGIN, 18, "Gunn segmental map", 13, bold=True)
     text(MARGIN, 34, caption.patient)
-    text(MARGIN, 48, f"Assessed {caption.assessed}" + ("" if caption.status == "signed" else f" ({caption.status})"))
+    unsigned = "" if caption.status == RecordStatus.SIGNED else f" ({caption.status})"
+    text(MARGIN, 48, f"Assessed {caption.assessed}{unsigned}")
     mid = SPINE_X + SPINE_W / 2
     text(mid, 70, "Level", 8, "middle", bold=True)
     for side, (x0, kinds) in COLUMNS.items():

@@ -5,7 +5,8 @@ know better than the table."""
 from __future__ import annotations
 
 from app.assessments.exam_validation import check_exam
-from app.assessments.schemas import AssessmentContent, ContentWarning
+from app.assessments.schemas import AssessmentContent
+from app.kit.clinical_types import ContentWarning
 from app.kit.errors import FieldError, Unprocessable
 from app.reference.catalog import Catalog
 

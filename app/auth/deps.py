@@ -17,6 +17,7 @@ from app.auth.permissions import API_CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from app.db import SessionDep
 from app.kit.actor import Actor
 from app.kit.errors import NotAuthenticated, TooManyRequests
+from app.models.enums import ActorType
 from app.models.integration import ApiClient
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -27,7 +28,7 @@ def _resolve(state: State, session: Session, raw: str) -> tuple[Actor, ApiClient
     if raw.startswith(api_keys.KEY_PREFIX):
         return api_keys.resolve(session, state.token_key, raw)
     user, token = tokens.resolve(session, state.token_key, state.settings, raw)
-    return Actor(id=user.id, type="user", role=user.role, label=user.email,
+    return Actor(id=user.id, type=ActorType.USER, role=user.role, label=user.email,
                  permissions=ROLE_PERMISSIONS.get(user.role, frozenset()), token_id=token.id), None
 
 

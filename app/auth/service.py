@@ -20,6 +20,7 @@ from app.kit.actor import Actor
 from app.kit.errors import NotAuthenticated, TooManyRequests
 from app.kit.request_context import current_request
 from app.models.base import utcnow
+from app.models.enums import ActorType
 from app.models.user import LoginAttempt, User
 
 MAX_EMAIL_LENGTH = 254  # users.email and login_attempts.email
@@ -61,7 +62,7 @@ def login(session: Session, settings: Settings, token_key: bytes, email: str, pa
     raw, token = tokens.issue(session, token_key, settings, user,
                               client_ip=info.client_ip if info else None,
                               user_agent=info.user_agent if info else None)
-    actor = Actor(id=user.id, type="user", role=user.role, label=user.email,
+    actor = Actor(id=user.id, type=ActorType.USER, role=user.role, label=user.email,
                   permissions=ROLE_PERMISSIONS[user.role], token_id=token.id)
     audit.record(session, actor, "login", resource_type="User", resource_id=user.id)
     # The token dies at whichever comes first: the idle limit or its absolute lifetime.

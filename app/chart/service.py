@@ -14,6 +14,7 @@ from app.episodes.schemas import EpisodeOut
 from app.kit import audit
 from app.kit.actor import Actor
 from app.models.clinical import Assessment, Episode
+from app.models.enums import RecordStatus
 from app.models.patient import Patient
 from app.models.treatment import Treatment
 from app.outcomes import service as outcomes
@@ -34,10 +35,10 @@ def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
     ctx = SafetyContext.load(session, patient.id)  # consents + screenings + clinic settings
     current = ctx.screenings[0] if ctx.screenings else None
     latest = session.scalar(select(Assessment).where(Assessment.patient_id == patient.id,
-                                                     Assessment.status != "discarded")
+                                                     Assessment.status != RecordStatus.DISCARDED)
                             .order_by(Assessment.assessed_at.desc(), Assessment.id.desc()).limit(1))
     recent = session.scalars(select(Treatment).where(Treatment.patient_id == patient.id,
-                                                     Treatment.status != "discarded")
+                                                     Treatment.status != RecordStatus.DISCARDED)
                              .order_by(Treatment.started_at.desc(), Treatment.id.desc())
                              .limit(RECENT_TREATMENTS)).all()
     episode_ids = [e.id for e in open_episodes]

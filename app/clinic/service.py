@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from app.clinic.schemas import ClinicUpdate
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import field_error
 from app.kit.etag import check_version
+from app.kit.patch import changes_of
 from app.models.base import utcnow
 from app.models.clinic import CLINIC_ROW_ID, Clinic
 
@@ -104,11 +104,8 @@ def _mark_changed(session: Session, *_: Any) -> None:
 def update(session: Session, actor: Actor, data: ClinicUpdate, expected_version: int) -> Clinic:
     clinic = get(session)
     check_version(clinic.version, expected_version)
-    changes = data.model_dump(exclude_unset=True, mode="json")
-    for name in ("name", "time_zone", "screening_recheck_days", "screening_valid_days", "late_cancellation_hours",
-                 "calendar_feed_detail"):
-        if name in changes and changes[name] is None:
-            raise field_error(name, "may not be null")
+    changes = changes_of(data, ("name", "time_zone", "screening_recheck_days", "screening_valid_days",
+                                "late_cancellation_hours", "calendar_feed_detail"), mode="json")
     for name, value in changes.items():
         setattr(clinic, name, value)
     _mark_changed(session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,18 +12,17 @@ from sqlalchemy.orm import Session
 from app.consents.schemas import ConsentCreate, ConsentOut, ConsentWithdraw
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
+from app.kit.dates import CLOCK_SKEW, not_in_future
 from app.kit.errors import Conflict, NotFound, field_error
 from app.models.base import utcnow
 from app.models.patient import Patient
 from app.models.treatment import Consent
 from app.models.user import User
 
-_SKEW = timedelta(minutes=5)
-
 
 def is_active(consent: Consent, at: datetime | None = None) -> bool:
     at = at or utcnow()
-    return consent.obtained_at <= at + _SKEW and (consent.withdrawn_at is None or consent.withdrawn_at > at)
+    return consent.obtained_at <= at + CLOCK_SKEW and (consent.withdrawn_at is None or consent.withdrawn_at > at)
 
 
 def to_out(consent: Consent) -> ConsentOut:
@@ -44,8 +43,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: ConsentCreate
     """Recorded by a signed-in clinician (403 for an API client), obtained by them unless `obtained_by` says."""
     recorder = clinical_record.accountable(session, actor, "create", "Consent", patient.id)
     obtained_at = data.obtained_at or utcnow()
-    if obtained_at > utcnow() + _SKEW:
-        raise field_error("obtained_at", "cannot be in the future")
+    not_in_future("obtained_at", obtained_at)
     obtained_by = data.obtained_by or recorder
     if session.get(User, obtained_by) is None:
         raise field_error("obtained_by", "no such staff member")
@@ -70,7 +68,7 @@ def withdraw(session: Session, actor: Actor, consent: Consent, data: ConsentWith
     if consent.withdrawn_at is not None:
         raise Conflict(f"This consent was already withdrawn at {consent.withdrawn_at.isoformat()}")
     when = data.withdrawn_at or utcnow()
-    if when > utcnow() + _SKEW or when < consent.obtained_at:
+    if when > utcnow() + CLOCK_SKEW or when < consent.obtained_at:
         raise field_error("withdrawn_at", "must be between the time consent was obtained and now")
     consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_reason = when, withdrawn_by, data.reason
     session.flush()

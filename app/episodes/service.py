@@ -12,18 +12,32 @@ from app.clinic import service as clinic
 from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeUpdate
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, DomainError, FieldError, NotFound, Unprocessable, field_error
+from app.kit.errors import Conflict, DomainError, FieldError, Unprocessable, field_error
 from app.kit.etag import check_version, require_version
 from app.kit.pagination import PageParams, paginate
+from app.kit.repository import get_or_404
 from app.models.clinical import Episode
 from app.models.patient import Patient
 from app.reference.service import catalog
 
 
 def get(session: Session, episode_id: uuid.UUID) -> Episode:
-    episode = session.get(Episode, episode_id)
-    if episode is None:
-        raise NotFound(f"No episode {episode_id}")
+    return get_or_404(session, Episode, episode_id, "episode")
+
+
+def of_patient(session: Session, patient_id: uuid.UUID, episode_id: uuid.UUID) -> Episode:
+    """The episode a new entry names, if it is this patient's: 404 when unknown, a field error when not theirs."""
+    episode = get(session, episode_id)
+    if episode.patient_id != patient_id:
+        raise field_error("episode_id", "this episode belongs to another patient")
+    return episode
+
+
+def open_of_patient(session: Session, patient_id: uuid.UUID, episode_id: uuid.UUID, then: str) -> Episode:
+    """As `of_patient`, and still open: a clinical note is charted in an open episode (409 says `then` what)."""
+    episode = of_patient(session, patient_id, episode_id)
+    if episode.status != "open":
+        raise Conflict(f"The episode is discharged; {then}")
     return episode
 
 

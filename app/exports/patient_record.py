@@ -19,6 +19,7 @@ from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
+from app.models.enums import RecordStatus
 from app.patients import service as patients
 from app.records import patient as patient_record
 from app.treatments import service as treatments
@@ -81,7 +82,8 @@ def export_patient(request: Request, session: SessionDep,
         from app.reference.service import catalog
 
         context = SafetyContext.load(session, patient.id)
-        sessions = {t.id: treatments.to_out(session, t, context) for t in record.treatments if t.status == "signed"}
+        sessions = {t.id: treatments.to_out(session, t, context) for t in record.treatments
+                    if t.status == RecordStatus.SIGNED}
         return Response(render(record, clinic.get(session), catalog(session), sessions),
                         media_type="application/pdf", headers=headers)
     if format == "fhir":

@@ -24,6 +24,7 @@ from app.exports.pdf_style import H1, H2, H3, SMALL, fit, labelled, nonempty, p,
 from app.kit.localtime import day, stamp
 from app.models.base import utcnow
 from app.models.clinic import Clinic
+from app.models.enums import RecordStatus
 from app.models.treatment import PRECAUTIONS
 from app.outcomes.instruments import INSTRUMENTS, improvement
 from app.outcomes.interpretation import band, change_from_baseline
@@ -96,7 +97,7 @@ def _outcomes(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
 
 def _progress(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
     out: list[Flowable] = []
-    signed = [t for t in record.treatments if t.status == "signed"]
+    signed = [t for t in record.treatments if t.status == RecordStatus.SIGNED]
     for e in record.episodes:
         progress = build_progress(e.id, signed, record.outcomes)
         if not progress.pain and not progress.instruments:
@@ -151,16 +152,16 @@ def render(record: PatientRecord, clinic: Clinic, cat: Catalog, sessions: Mappin
     story += _consents(record, ctx) + _screenings(record, ctx)
     notes: list[tuple[Any, list[Flowable]]] = []
     for a in record.assessments:
-        if a.status == "signed":
+        if a.status == RecordStatus.SIGNED:
             notes.append((a.assessed_at, assessment(ctx, a)))
     for t in record.treatments:
-        if t.status == "signed" and t.id in sessions:
+        if t.status == RecordStatus.SIGNED and t.id in sessions:
             notes.append((t.started_at, treatment(ctx, sessions[t.id])))
     story.append(p("Clinical notes (signed), oldest first", H2))
     for _, flowables in sorted(notes, key=lambda n: n[0]):
         story += flowables
     statuses = [x.status for x in record.assessments] + [x.status for x in record.treatments]
-    drafts, discarded = statuses.count("draft"), statuses.count("discarded")
+    drafts, discarded = statuses.count(RecordStatus.DRAFT), statuses.count(RecordStatus.DISCARDED)
     if not notes:
         story.append(p("No signed clinical note."))
     if drafts or discarded:

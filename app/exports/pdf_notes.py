@@ -24,6 +24,7 @@ from app.assessments.svg import drawing as segmental_map
 from app.exports.pdf_style import H2, H3, SMALL, fit, labelled, nonempty, p, table, value
 from app.kit.localtime import day, stamp
 from app.models.clinical import Assessment, ClinicalRevision
+from app.models.enums import RevisionKind
 from app.reference.catalog import Catalog
 from app.treatments.responses import response_lines
 from app.treatments.schemas import TreatmentOut
@@ -67,7 +68,7 @@ def signatures(ctx: NoteContext, record_id: uuid.UUID) -> list[Flowable]:
     out: list[Flowable] = []
     previous: ClinicalRevision | None = None
     for r in ctx.revisions.get(record_id, []):
-        if r.kind == "original":
+        if r.kind == RevisionKind.ORIGINAL:
             out.append(p(f"Signed electronically by {ctx.who(r.author_id)} on {stamp(r.created_at, ctx.zone)} "
                          f"(content hash {r.content_hash[:16]}...)", SMALL))
         else:

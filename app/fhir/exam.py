@@ -9,18 +9,19 @@ from typing import Any
 
 from app.fhir import codes as c
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatus
 from app.models.treatment import Treatment
 
 Resource = dict[str, Any]
 EXAM = c.concept("http://terminology.hl7.org/CodeSystem/observation-category", "exam", "Exam")
 SURVEY = c.concept("http://terminology.hl7.org/CodeSystem/observation-category", "survey", "Survey")
-STATUS = {"draft": "preliminary", "discarded": "entered-in-error"}
+STATUS = {RecordStatus.DRAFT: "preliminary", RecordStatus.DISCARDED: "entered-in-error"}
 
 
 def _status(record: Assessment | Treatment) -> str:
-    if record.status == "signed":
+    if record.status == RecordStatus.SIGNED:
         return "final" if record.revision <= 1 else "amended"
-    return STATUS[record.status]
+    return STATUS[RecordStatus(record.status)]
 
 
 def _component(code: str, label: str, value: Any) -> Resource:

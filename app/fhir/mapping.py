@@ -10,6 +10,7 @@ from typing import Any
 
 from app.fhir import codes as c
 from app.models.clinical import Assessment, ClinicalRevision, Episode
+from app.models.enums import RecordStatus, RevisionKind
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Treatment
 from app.models.user import User
@@ -146,7 +147,7 @@ def encounter(parts: Sequence[VisitPart]) -> Resource:
     """One Encounter per visit. Its id is that of the visit's first record (the assessment when a same-day
     treatment was linked to it), so it is stable across exports; it spans every record of the visit."""
     first = parts[0].record
-    live = [p.record.status for p in parts if p.record.status != "discarded"]
+    live = [p.record.status for p in parts if p.record.status != RecordStatus.DISCARDED]
     ends = [p.end for p in parts if p.end is not None]
     authors = list(dict.fromkeys(p.record.author_id for p in parts))
     kinds = list(dict.fromkeys(p.kind for p in parts))
@@ -155,7 +156,7 @@ def encounter(parts: Sequence[VisitPart]) -> Resource:
         "resourceType": "Encounter", "id": f"{first.id}-visit",
         "meta": _meta(max(p.record.updated_at for p in parts)),
         "status": "entered-in-error" if not live else
-        "finished" if all(status == "signed" for status in live) else "in-progress",
+        "finished" if all(status == RecordStatus.SIGNED for status in live) else "in-progress",
         "class": c.coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB", "ambulatory"),
         "type": [{"text": kind} for kind in kinds], "subject": ref("Patient", first.patient_id),
         "participant": [{"individual": ref("Practitioner", author)} for author in authors],
@@ -164,8 +165,8 @@ def encounter(parts: Sequence[VisitPart]) -> Resource:
 
 
 def _status(record: Assessment | Treatment) -> str:
-    return {"signed": "final" if record.revision <= 1 else "amended", "draft": "preliminary",
-            "discarded": "entered-in-error"}[record.status]
+    return {RecordStatus.SIGNED: "final" if record.revision <= 1 else "amended", RecordStatus.DRAFT: "preliminary",
+            RecordStatus.DISCARDED: "entered-in-error"}[RecordStatus(record.status)]
 
 
 def _site(cat: Catalog, muscle_code: str, side: str) -> Resource:
@@ -264,11 +265,15 @@ def outcome_observation(o: OutcomeAdministration) -> Resource:
     return out
 
 
+_PROCEDURE_STATUS = {RecordStatus.SIGNED: "completed", RecordStatus.DRAFT: "in-progress",
+                     RecordStatus.DISCARDED: "entered-in-error"}
+
+
 def procedure(t: Treatment, cat: Catalog, episode: Episode | None, visit: uuid.UUID | None = None) -> Resource:
     content = t.content
     out: Resource = {
         "resourceType": "Procedure", "id": str(t.id), "meta": _meta(t.updated_at, t.version),
-        "status": {"signed": "completed", "draft": "in-progress", "discarded": "entered-in-error"}[t.status],
+        "status": _PROCEDURE_STATUS[RecordStatus(t.status)],
         "code": c.concept(c.IMS, "ims", "Gunn intramuscular stimulation (dry needling)"),
         "subject": ref("Patient", t.patient_id), "encounter": ref("Encounter", f"{visit or t.id}-visit"),
         "performedPeriod": {"start": content["started_at"], **({"end": content["ended_at"]}
@@ -305,7 +310,7 @@ def consent(x: Consent) -> Resource:
 
 
 def provenance(r: ClinicalRevision, target: dict[str, str]) -> Resource:
-    activity = "sign" if r.kind == "original" else "amend"
+    activity = "sign" if r.kind == RevisionKind.ORIGINAL else "amend"
     out: Resource = {"resourceType": "Provenance", "id": str(r.id), "target": [target],
                      "recorded": r.created_at.isoformat(),
                      "activity": c.concept(c.RECORD_EVENTS, activity, activity),

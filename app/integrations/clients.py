@@ -18,7 +18,8 @@ from app.db import SessionDep
 from app.integrations.client_schemas import ApiClientCreate, ApiClientCreated, ApiClientOut
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, NotFound, problem_responses
+from app.kit.errors import Conflict, problem_responses
+from app.kit.repository import get_or_404
 from app.models.base import utcnow
 from app.models.integration import ApiClient
 
@@ -32,10 +33,7 @@ def _out(client: ApiClient) -> ApiClientOut:
 
 
 def _get(session: Session, client_id: uuid.UUID) -> ApiClient:
-    client = session.get(ApiClient, client_id)
-    if client is None:
-        raise NotFound(f"No API client {client_id}")
-    return client
+    return get_or_404(session, ApiClient, client_id, "API client")
 
 
 @router.post("", status_code=201, response_model=ApiClientCreated, operation_id="createApiClient",

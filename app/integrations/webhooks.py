@@ -28,6 +28,8 @@ from app.kit.errors import Forbidden, NotFound, field_error, problem_responses
 from app.kit.etag import IfMatch, check_version, set_etag
 from app.kit.events import SCOPE_OF, readable
 from app.kit.pagination import Page, PageParamsDep, paginate
+from app.kit.patch import changes_of
+from app.kit.repository import get_or_404
 from app.models.base import new_id, utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
 
@@ -64,9 +66,7 @@ def _manageable(actor: Actor, sub: WebhookSubscription) -> bool:
 
 
 def _get(session: Session, actor: Actor, webhook_id: uuid.UUID) -> WebhookSubscription:
-    sub = session.get(WebhookSubscription, webhook_id)
-    if sub is None:
-        raise NotFound(f"No webhook subscription {webhook_id}")
+    sub = get_or_404(session, WebhookSubscription, webhook_id, "webhook subscription")
     if not _manageable(actor, sub):
         raise Forbidden("This subscription holds scopes your credential does not; an admin manages it")
     return sub
@@ -118,10 +118,7 @@ def update_webhook(request: Request, session: SessionDep, actor: Manager, webhoo
                    expected: IfMatch, response: Response) -> WebhookOut:
     sub = _get(session, actor, webhook_id)
     check_version(sub.version, expected)
-    changes = body.model_dump(exclude_unset=True)
-    for name in ("url", "event_types", "scopes", "active"):
-        if name in changes and changes[name] is None:
-            raise field_error(name, "may not be null")
+    changes = changes_of(body, ("url", "event_types", "scopes", "active"))
     _check_scopes(actor, changes.get("scopes", sub.scopes), changes.get("event_types", sub.event_types))
     if "url" in changes:
         _check_url(request, changes["url"])

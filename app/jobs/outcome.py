@@ -8,17 +8,18 @@ from sqlalchemy.orm import Session
 
 from app.kit import audit
 from app.kit.actor import Actor
+from app.models.enums import ActorType
 from app.models.integration import ApiClient, ExportJob
 from app.models.user import User
 
 
 def requester(session: Session, job: ExportJob) -> Actor:
     """The actor who asked for a job, for the audit row the worker writes when it finishes."""
-    if job.requested_by_type == "user":
+    if job.requested_by_type == ActorType.USER:
         user = session.get(User, job.requested_by)
-        return Actor(id=job.requested_by, type="user", role=user.role if user else None,
+        return Actor(id=job.requested_by, type=ActorType.USER, role=user.role if user else None,
                      label=user.email if user else str(job.requested_by))
-    client = session.get(ApiClient, job.requested_by) if job.requested_by_type == "api_client" else None
+    client = session.get(ApiClient, job.requested_by) if job.requested_by_type == ActorType.API_CLIENT else None
     return Actor(id=job.requested_by, type=job.requested_by_type, role=None,
                  label=client.name if client else str(job.requested_by))
 

@@ -6,12 +6,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from app.kit.errors import Forbidden
+from app.models.enums import ActorType
 
 
 @dataclass(frozen=True)
 class Actor:
     id: uuid.UUID
-    type: str  # "user" | "api_client" | "system"
+    type: str  # an ActorType value (app.models.enums)
     role: str | None
     label: str
     permissions: frozenset[str] = field(default_factory=frozenset)
@@ -21,7 +22,7 @@ class Actor:
         return permission in self.permissions
 
 
-SYSTEM_ACTOR = Actor(id=uuid.UUID(int=0), type="system", role=None, label="imschart")
+SYSTEM_ACTOR = Actor(id=uuid.UUID(int=0), type=ActorType.SYSTEM, role=None, label="imschart")
 
 
 def clinician_id(actor: Actor) -> uuid.UUID:
@@ -30,6 +31,6 @@ def clinician_id(actor: Actor) -> uuid.UUID:
     Clinical records name a registered clinician as their author; an API client may read them (and
     act on demographics) but never author, sign or witness one. Raises 403 for anyone but a user.
     """
-    if actor.type != "user":
+    if actor.type != ActorType.USER:
         raise Forbidden("Clinical records are authored by a signed-in clinician; an API client cannot record them")
     return actor.id

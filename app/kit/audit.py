@@ -27,6 +27,7 @@ from app.kit.actor import Actor
 from app.kit.request_context import current_request
 from app.models.audit import AUDIT_CHAINS, AuditChainHead, AuditEvent
 from app.models.base import new_id, utcnow
+from app.models.enums import ActorType
 
 GENESIS_HASH = "0" * 64
 _PENDING = "audit_pending"
@@ -54,7 +55,7 @@ def record(session: Session, actor: Actor | None, action: str, *, resource_type:
     info = current_request()
     row = AuditEvent(
         id=new_id(), occurred_at=utcnow(),
-        actor_id=actor.id if actor else None, actor_type=actor.type if actor else "anonymous",
+        actor_id=actor.id if actor else None, actor_type=actor.type if actor else ActorType.ANONYMOUS,
         actor_role=actor.role if actor else None, actor_label=actor_label or (actor.label if actor else None),
         action=action, resource_type=resource_type,
         resource_id=str(resource_id) if resource_id is not None else None, resource_version=resource_version,

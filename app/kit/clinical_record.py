@@ -23,6 +23,7 @@ from app.kit.errors import Conflict, DomainError, Forbidden, NotFound, field_err
 from app.kit.etag import check_version, require_version
 from app.models.base import utcnow
 from app.models.clinical import ClinicalRevision
+from app.models.enums import RecordStatus, RevisionKind
 
 
 class ClinicalRecord(Protocol):
@@ -68,10 +69,10 @@ def ensure_draft_editable(record: ClinicalRecord, actor: Actor, expected_version
     """
     lock(record)
     resource_type = label_type(record_type) if record_type else type(record).__name__
-    if record.status == "signed":
+    if record.status == RecordStatus.SIGNED:
         _refuse(record, actor, "update", resource_type,
                 Conflict(f"This {label} is signed and can no longer be edited; add an amendment instead"))
-    if record.status == "discarded":
+    if record.status == RecordStatus.DISCARDED:
         _refuse(record, actor, "update", resource_type, Conflict(f"This {label} was discarded"))
     _author_only(record, actor, "update", resource_type, f"Only the author may edit a draft {label}")
     require_version(record.version, expected_version)
@@ -81,18 +82,18 @@ def sign(session: Session, record: ClinicalRecord, actor: Actor, record_type: st
          expected_version: int | None = None) -> None:
     lock(record)
     resource_type = label_type(record_type)
-    if record.status == "signed":
+    if record.status == RecordStatus.SIGNED:
         _refuse(record, actor, "sign", resource_type, Conflict(f"This {label} is already signed"))
-    if record.status == "discarded":
+    if record.status == RecordStatus.DISCARDED:
         _refuse(record, actor, "sign", resource_type, Conflict(f"A discarded {label} cannot be signed"))
     signer = _author_only(record, actor, "sign", resource_type, f"Only the author may sign this {label}")
     if expected_version is not None:
         check_version(record.version, expected_version)
     now = utcnow()
-    record.status, record.signed_at, record.signed_by = "signed", now, signer
+    record.status, record.signed_at, record.signed_by = RecordStatus.SIGNED, now, signer
     record.content_hash = content_hash(record.content)
     record.revision = 1
-    _write_revision(session, record, record_type, signer, kind="original", reason=None)
+    _write_revision(session, record, record_type, signer, kind=RevisionKind.ORIGINAL, reason=None)
     session.flush()
     audit.record(session, actor, "sign", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version,
@@ -103,7 +104,7 @@ def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: s
           new_content: dict[str, Any], expected_version: int | None = None) -> None:
     lock(record)
     resource_type = label_type(record_type)
-    if record.status != "signed":
+    if record.status != RecordStatus.SIGNED:
         _refuse(record, actor, "amend", resource_type,
                 Conflict(f"Only a signed {label} is amended; edit the draft instead"))
     author = _clinician(record, actor, "amend", resource_type)
@@ -114,7 +115,7 @@ def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: s
     record.content = new_content
     record.content_hash = content_hash(new_content)
     record.revision += 1
-    _write_revision(session, record, record_type, author, kind="amendment", reason=reason)
+    _write_revision(session, record, record_type, author, kind=RevisionKind.AMENDMENT, reason=reason)
     session.flush()
     audit.record(session, actor, "amend", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version,
@@ -124,13 +125,13 @@ def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: s
 def discard(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str) -> None:
     lock(record)
     resource_type = label_type(record_type)
-    if record.status == "signed":
+    if record.status == RecordStatus.SIGNED:
         _refuse(record, actor, "discard", resource_type,
                 Conflict(f"A signed {label} is never deleted; add an amendment to correct it"))
-    if record.status == "discarded":
+    if record.status == RecordStatus.DISCARDED:
         return
     discarder = _author_only(record, actor, "discard", resource_type, f"Only the author may discard a draft {label}")
-    record.status, record.discarded_at, record.discarded_by = "discarded", utcnow(), discarder
+    record.status, record.discarded_at, record.discarded_by = RecordStatus.DISCARDED, utcnow(), discarder
     session.flush()
     audit.record(session, actor, "discard", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version)

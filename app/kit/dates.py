@@ -8,15 +8,25 @@ field error, when it cannot be.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator
 
 from app.kit.errors import field_error
 from app.kit.isodates import IsoDateTime
+from app.models.base import utcnow
 
 OUT_OF_RANGE = "is outside the range of dates this server can hold (years 1-9999 in UTC)"
+# How far past the server's clock a recorded instant may lie and still be "now": the clock of the tablet in
+# the treatment room may run a little fast. One value for every clinical record, consent and visit.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def not_in_future(name: str, value: datetime, now: datetime | None = None) -> None:
+    """A field error naming `name` when `value` lies beyond now (allowing CLOCK_SKEW)."""
+    if value > (now or utcnow()) + CLOCK_SKEW:
+        raise field_error(name, "cannot be in the future")
 
 
 def to_utc(value: datetime) -> datetime:

@@ -10,8 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, new_id, utcnow
-
-RECORD_STATUSES = ("draft", "signed", "discarded")
+from app.models.enums import RECORD_STATUSES, RecordStatus
 
 
 class Episode(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -40,7 +39,7 @@ class Episode(IdMixin, TimestampMixin, VersionedMixin, Base):
 class ClinicalRecordMixin(VersionedMixin):
     """The shared lifecycle columns of every clinical note (see app.kit.clinical_record)."""
 
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=RecordStatus.DRAFT.value)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime | None] = mapped_column()

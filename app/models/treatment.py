@@ -10,7 +10,8 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, new_id, utcnow
-from app.models.clinical import RECORD_STATUSES, ClinicalRecordMixin
+from app.models.clinical import ClinicalRecordMixin
+from app.models.enums import RECORD_STATUSES
 
 CONSENT_KINDS = ("ims_dry_needling", "electrical_stimulation", "data_sharing")
 PRECAUTIONS = ("anticoagulants", "bleeding_disorder", "pregnancy", "pacemaker_or_implanted_device", "epilepsy",

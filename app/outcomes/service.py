@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +11,11 @@ from sqlalchemy.orm import Session
 from app.episodes import service as episodes
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
+from app.kit.dates import not_in_future
 from app.kit.errors import FieldError, Unprocessable, field_error
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
+from app.models.enums import RecordStatus
 from app.models.patient import Patient
 from app.models.treatment import OutcomeAdministration, Treatment
 from app.outcomes.instruments import INSTRUMENTS, ScoringError, improvement
@@ -34,10 +35,9 @@ def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCr
     if data.labels is not None and len(data.labels) != len(data.responses):
         raise field_error("labels", "give one label per response")
     when = data.administered_at or utcnow()
-    if when > utcnow() + timedelta(minutes=5):
-        raise field_error("administered_at", "cannot be in the future")
-    if data.episode_id is not None and episodes.get(session, data.episode_id).patient_id != patient.id:
-        raise field_error("episode_id", "this episode belongs to another patient")
+    not_in_future("administered_at", when)
+    if data.episode_id is not None:
+        episodes.of_patient(session, patient.id, data.episode_id)
     row = OutcomeAdministration(patient_id=patient.id, episode_id=data.episode_id, instrument=instrument.code,
                                 administered_at=when, responses=responses, labels=data.labels, score=score,
                                 subscores=subscores or None, recorded_by=recorded_by)
@@ -69,7 +69,7 @@ def load_for_episodes(session: Session, episode_ids: Sequence[uuid.UUID]
     if not episode_ids:
         return [], []
     treatments = session.scalars(
-        select(Treatment).where(Treatment.episode_id.in_(episode_ids), Treatment.status != "discarded")
+        select(Treatment).where(Treatment.episode_id.in_(episode_ids), Treatment.status != RecordStatus.DISCARDED)
         .order_by(Treatment.started_at, Treatment.id)).all()
     outcomes = session.scalars(
         select(OutcomeAdministration).where(OutcomeAdministration.episode_id.in_(episode_ids))

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from app.clinic import service as clinic
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, NotFound, field_error
+from app.kit.errors import Conflict, field_error
 from app.kit.etag import check_version
 from app.kit.pagination import PageParams, paginate
+from app.kit.patch import changes_of
+from app.kit.repository import get_or_404
 from app.models.base import utcnow
 from app.models.patient import Counter, Patient
 from app.patients.identifiers import fold, normalise_health_card, phone_digits
@@ -29,10 +31,7 @@ _REQUIRED = ("given_name", "family_name", "birth_date", "chart_number", "reminde
 
 
 def get(session: Session, patient_id: uuid.UUID) -> Patient:
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound(f"No patient {patient_id}")
-    return patient
+    return get_or_404(session, Patient, patient_id, "patient")
 
 
 def read(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
@@ -71,10 +70,7 @@ def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
 def update_patient(session: Session, actor: Actor, patient: Patient, data: PatientUpdate,
                    expected_version: int) -> Patient:
     check_version(patient.version, expected_version)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
-    for name in _REQUIRED:
-        if name in changes and changes[name] is None:
-            raise field_error(name, "is required and may not be null")
+    changes = changes_of(data, _REQUIRED, mode="json", message="is required and may not be null")
     if "birth_date" in changes:
         changes["birth_date"] = data.birth_date
         _check_birth_date(data.birth_date, clinic.today(session))

@@ -24,6 +24,7 @@ from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.errors import Conflict, FieldError, field_error, problem_responses
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatus
 from app.models.patient import Patient
 from app.models.treatment import RedFlagAcknowledgement
 from app.patients import service as patients
@@ -69,7 +70,7 @@ class RedFlagsOut(BaseModel):
 def for_patient(session: Session, patient_id: uuid.UUID) -> list[RedFlagsOut]:
     """Every non-discarded assessment that records a red flag, newest first, with its acknowledgements."""
     assessments = session.scalars(select(Assessment).where(Assessment.patient_id == patient_id,
-                                                           Assessment.status != "discarded")
+                                                           Assessment.status != RecordStatus.DISCARDED)
                                   .order_by(Assessment.assessed_at.desc(), Assessment.id.desc())
                                   .limit(RECENT_ASSESSMENTS)).all()
     acks = session.scalars(select(RedFlagAcknowledgement)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
+from app.kit.dates import CLOCK_SKEW, not_in_future
 from app.kit.errors import NotFound, field_error
 from app.models.base import utcnow
 from app.models.patient import Patient
 from app.models.treatment import PRECAUTIONS, Screening
 from app.screenings.schemas import Checklist, ScreeningCreate, ScreeningOut
-
-_SKEW = timedelta(minutes=5)
 
 
 def present(screening: Screening) -> list[str]:
@@ -36,8 +35,7 @@ def to_out(screening: Screening) -> ScreeningOut:
 def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCreate) -> Screening:
     screened_by = clinical_record.accountable(session, actor, "create", "Screening", patient.id)
     screened_at = data.screened_at or utcnow()
-    if screened_at > utcnow() + _SKEW:
-        raise field_error("screened_at", "cannot be in the future")
+    not_in_future("screened_at", screened_at)
     if data.lesion_sites and not data.local_infection_or_lesion:
         raise field_error("lesion_sites", "is given but local_infection_or_lesion is false")
     if data.local_infection_or_lesion and not data.lesion_sites:
@@ -58,7 +56,7 @@ def current(session: Session, patient_id: uuid.UUID, at: datetime | None = None)
     """The latest screen at or before `at` (default: now)."""
     stmt = select(Screening).where(Screening.patient_id == patient_id)
     if at is not None:
-        stmt = stmt.where(Screening.screened_at <= at + _SKEW)
+        stmt = stmt.where(Screening.screened_at <= at + CLOCK_SKEW)
     return session.scalar(stmt.order_by(Screening.screened_at.desc(), Screening.id.desc()).limit(1))
 
 

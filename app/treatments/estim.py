@@ -8,7 +8,7 @@ implanted device. Epilepsy warns. Pure rules; sources in app/reference/ANATOMY.m
 
 from __future__ import annotations
 
-from app.assessments.schemas import ContentWarning
+from app.kit.clinical_types import ContentWarning
 from app.kit.errors import FieldError
 from app.reference.catalog import Catalog, Muscle
 from app.treatments.schemas import Needle, TreatmentContent

@@ -10,25 +10,23 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
+from app.kit.clinical_types import STRICT, Code, Item, Note
 from app.kit.errors import FieldError, Unprocessable
+from app.models.enums import RecordStatus
 from app.models.treatment import Treatment
 from app.reference.catalog import Catalog
 
 if TYPE_CHECKING:
     from app.treatments.schemas import TreatmentContent
 
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
-Code = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Nprs = Annotated[int, Field(ge=0, le=10)]
 
 
 class NeedleResponse(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     grasp_release_s: float | None = Field(None, ge=0, le=3600, description=(
         "Seconds until the muscle released its grasp on the needle; needs 'grasp' among the needle's responses"))
     fibrotic_resistance: Literal["none", "mild", "marked"] | None = Field(
@@ -40,7 +38,7 @@ class NeedleResponse(BaseModel):
 class MuscleRetest(BaseModel):
     """One muscle retested before and after needling: range of motion and/or tenderness, as pairs."""
 
-    model_config = _STRICT
+    model_config = STRICT
     muscle: Code = Field(description="Muscle code from /api/v1/reference/muscles")
     side: Literal["left", "right"]
     movement: Item | None = Field(None, examples=["straight-leg raise"])
@@ -72,7 +70,7 @@ class MuscleRetest(BaseModel):
 class SorenessReport(BaseModel):
     """Post-needling soreness, reported by the patient at this (the next) visit."""
 
-    model_config = _STRICT
+    model_config = STRICT
     treatment_id: uuid.UUID | None = Field(None, description="The earlier session it followed")
     present: bool
     nprs: Nprs | None = Field(None, description="Worst soreness, 0-10")
@@ -90,13 +88,13 @@ class SorenessReport(BaseModel):
 class ResponseFields(BaseModel):
     """Mixed into the session content (app.treatments.schemas)."""
 
-    model_config = _STRICT
+    model_config = STRICT
     muscle_retests: list[MuscleRetest] = Field(default_factory=list, max_length=60)
     soreness_since_last_visit: SorenessReport | None = None
 
 
 class ResponseUpdate(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     muscle_retests: list[MuscleRetest] | None = Field(None, max_length=60)
     soreness_since_last_visit: SorenessReport | None = None
 
@@ -129,7 +127,7 @@ def check(session: Session, cat: Catalog, content: TreatmentContent, patient_id:
     if report is not None and report.treatment_id is not None:
         earlier = session.get(Treatment, report.treatment_id)
         field = f"{prefix}soreness_since_last_visit.treatment_id"
-        if earlier is None or earlier.patient_id != patient_id or earlier.status == "discarded":
+        if earlier is None or earlier.patient_id != patient_id or earlier.status == RecordStatus.DISCARDED:
             errors.append(FieldError(field=field, message="no such session for this patient"))
         elif earlier.id == treatment_id or _not_before(earlier, content):
             errors.append(FieldError(field=field, message="must be an earlier session than this one"))

@@ -6,12 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from app.assessments.schemas import RevisionOut
 from app.auth.deps import Authorize
 from app.auth.permissions import Permission
 from app.db import SessionDep
-from app.kit import clinical_record
 from app.kit.actor import Actor
+from app.kit.clinical_note_routes import add_history_routes
 from app.kit.errors import problem_responses
 from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
@@ -119,20 +118,5 @@ def amend_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID,
     return _out(session, response, treatment)
 
 
-@router.get("/treatments/{treatment_id}/history", response_model=list[RevisionOut],
-            operation_id="listTreatmentRevisions", summary="Every signed revision: who, when and why",
-            responses=problem_responses(401, 403, 404))
-def treatment_history(session: SessionDep, actor: Reader, treatment_id: uuid.UUID) -> list[RevisionOut]:
-    treatment = service.read(session, actor, treatment_id, action="read_history")
-    revisions = clinical_record.history_with_changes(session, service.RECORD_TYPE, treatment.id)
-    return [RevisionOut.model_validate(r).model_copy(update={"changed": changed}) for r, changed in revisions]
-
-
-@router.get("/treatments/{treatment_id}/history/{revision}", response_model=TreatmentRevisionDetail,
-            operation_id="getTreatmentRevision", summary="One earlier revision, in full",
-            responses=problem_responses(401, 403, 404))
-def treatment_revision(session: SessionDep, actor: Reader, treatment_id: uuid.UUID,
-                       revision: int) -> TreatmentRevisionDetail:
-    treatment = service.read(session, actor, treatment_id, action="read_history")
-    return TreatmentRevisionDetail.model_validate(
-        clinical_record.revision(session, service.RECORD_TYPE, treatment.id, revision))
+add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader, path="/treatments",
+                   id_param="treatment_id", detail=TreatmentRevisionDetail, noun="Treatment")

@@ -18,17 +18,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.assessments.schemas import ContentWarning
 from app.clinic import service as clinic
 from app.consents.service import active_kinds
+from app.kit.clinical_types import ContentWarning
+from app.kit.dates import CLOCK_SKEW
 from app.kit.errors import Conflict, FieldError, Unprocessable
 from app.models.treatment import Consent, Screening
 from app.reference.catalog import Catalog
 from app.screenings.service import present
 from app.treatments import estim, screen_rules, thorax
 from app.treatments.schemas import TreatmentContent
-
-_SKEW_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class SafetyContext:
 
     def screen_at(self, at: datetime) -> Screening | None:
         for screening in self.screenings:
-            if (screening.screened_at - at).total_seconds() <= _SKEW_SECONDS:
+            if screening.screened_at - at <= CLOCK_SKEW:
                 return screening
         return None
 

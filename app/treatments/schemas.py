@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.assessments.schemas import Code, ContentWarning, LevelCode, LongNote, Note
+from app.kit.clinical_types import STRICT, Code, ContentWarning, LevelCode, LongNote, Note, RevisionStamp
 from app.kit.dates import UtcInstant
 from app.kit.isodates import IsoDate
+from app.models.enums import RecordStatusName
 from app.treatments.responses import NeedleResponse, ResponseFields, ResponseUpdate
 
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 Response = Literal["local_twitch", "grasp", "cramping", "referred_sensation", "none"]
 AdverseKind = Literal["bleeding", "bruising", "vasovagal", "suspected_pneumothorax", "excessive_soreness",
@@ -27,7 +27,7 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, 
 class SafetyOverride(BaseModel):
     """A recorded decision to needle despite a refusing screen item; audited with the session."""
 
-    model_config = _STRICT
+    model_config = STRICT
     item: Literal["needle_phobia", "lymphedema"] = Field(
         description="needle_phobia; lymphedema also covers a limb or chest-wall quadrant after node dissection")
     reason: Reason = Field(description="Why needling is still appropriate (at least 10 characters)")
@@ -36,13 +36,13 @@ class SafetyOverride(BaseModel):
 class EStimLead(BaseModel):
     """One lead pair: current flows between these two needles (indexes into `needles`)."""
 
-    model_config = _STRICT
+    model_config = STRICT
     needles: tuple[NeedleIndex, NeedleIndex]
     channel: int | None = Field(None, ge=1, le=16)
 
 
 class EStim(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     frequency_hz: float = Field(gt=0, le=10000)
     pulse_width_us: float = Field(gt=0, le=5000)
     intensity_ma: float = Field(gt=0, le=100)
@@ -52,7 +52,7 @@ class EStim(BaseModel):
 
 
 class Needle(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     muscle: Code = Field(description="Muscle code from /api/v1/reference/muscles")
     level: LevelCode
     side: Literal["left", "right"]
@@ -70,7 +70,7 @@ class Needle(BaseModel):
 
 
 class AdverseEvent(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     kind: AdverseKind
     severity: Literal["mild", "moderate", "severe"]
     action_taken: Note | None = None
@@ -80,7 +80,7 @@ class AdverseEvent(BaseModel):
 
 
 class _ContentFields(ResponseFields):  # ResponseFields: per-muscle retests, soreness since the last visit
-    model_config = _STRICT
+    model_config = STRICT
     ended_at: UtcInstant | None = None
     position: Short | None = Field(None, examples=["prone"])
     pre_pain_nprs: Nprs | None = None
@@ -117,7 +117,7 @@ class TreatmentCreate(_ContentFields):
 class TreatmentUpdate(ResponseUpdate):
     """PATCH of a draft and the `changes` of an amendment: only the fields sent change."""
 
-    model_config = _STRICT
+    model_config = STRICT
     started_at: UtcInstant | None = None
     ended_at: UtcInstant | None = None
     position: Short | None = None
@@ -141,7 +141,7 @@ class TreatmentUpdate(ResponseUpdate):
 
 
 class TreatmentAmendment(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
     changes: TreatmentUpdate
 
@@ -156,7 +156,7 @@ class TreatmentOut(_ContentFields):
     appointment_id: uuid.UUID | None = None
     started_at: datetime
     author_id: uuid.UUID
-    status: Literal["draft", "signed", "discarded"]
+    status: RecordStatusName
     signed_at: datetime | None
     signed_by: uuid.UUID | None
     content_hash: str | None
@@ -175,13 +175,5 @@ class TreatmentOut(_ContentFields):
     warnings: list[ContentWarning] = Field(default_factory=list)
 
 
-class TreatmentRevisionDetail(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    revision: int
-    kind: Literal["original", "amendment"]
-    author_id: uuid.UUID
-    created_at: datetime
-    reason: str | None
-    content_hash: str
+class TreatmentRevisionDetail(RevisionStamp):
     content: TreatmentContent

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.assessments.schemas import ContentWarning
+from app.kit.clinical_types import ContentWarning
 from app.kit.errors import FieldError
 from app.models.treatment import Screening
 from app.reference.catalog import Catalog, Muscle

@@ -1,26 +1,26 @@
-"""Treatment sessions: who may needle, the safety gates, and the shared clinical-record lifecycle."""
+"""Treatment sessions: who may needle and the safety gates; the lifecycle every note shares (load, list,
+sign, amend, discard, history) is `notes`, a ClinicalNoteService."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.appointments import service as appointments
-from app.assessments.schemas import ContentWarning
 from app.clinic import service as clinic
 from app.episodes import service as episodes
-from app.kit import audit, clinical_record
+from app.kit import clinical_record
 from app.kit.actor import Actor, clinician_id
-from app.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, field_error, loc_to_field
-from app.kit.pagination import PageParams, paginate
+from app.kit.clinical_note_service import ClinicalNoteService, validated_content
+from app.kit.clinical_types import ContentWarning
+from app.kit.errors import Conflict, FieldError, Forbidden, Unprocessable, field_error
+from app.kit.pagination import PageParams
 from app.models.base import utcnow
 from app.models.clinical import Assessment
+from app.models.enums import RecordStatus
 from app.models.patient import Patient
 from app.models.treatment import Treatment
 from app.models.user import User
@@ -32,23 +32,13 @@ from app.treatments.safety import SafetyContext
 from app.treatments.schemas import TreatmentAmendment, TreatmentContent, TreatmentCreate, TreatmentOut, TreatmentUpdate
 
 RECORD_TYPE, LABEL = "treatment", "treatment session"
-_CLOCK_SKEW = timedelta(minutes=5)
 _RECORD_FIELDS = ("id", "patient_id", "episode_id", "assessment_id", "appointment_id", "author_id", "status",
                   "signed_at", "signed_by", "content_hash", "revision", "version", "created_at", "updated_at",
                   "discarded_at")
 
 
-def get(session: Session, treatment_id: uuid.UUID) -> Treatment:
-    found = session.get(Treatment, treatment_id)
-    if found is None:
-        raise NotFound(f"No treatment session {treatment_id}")
-    return found
-
-
-def read(session: Session, actor: Actor, treatment_id: uuid.UUID, action: str = "read") -> Treatment:
-    treatment = get(session, treatment_id)
-    _audit(session, actor, action, treatment)
-    return treatment
+notes = ClinicalNoteService(Treatment, RECORD_TYPE, LABEL, Treatment.started_at)
+get, read, recent, discard = notes.get, notes.read, notes.recent, notes.discard  # the lifecycle, as is
 
 
 def content_of(treatment: Treatment) -> TreatmentContent:
@@ -89,11 +79,7 @@ def billing_units(cat: Catalog, codes: Sequence[str]) -> list[str]:
 
 def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCreate) -> Treatment:
     author_id = _require_needler(session, actor)
-    episode = episodes.get(session, data.episode_id)
-    if episode.patient_id != patient.id:
-        raise field_error("episode_id", "this episode belongs to another patient")
-    if episode.status != "open":
-        raise Conflict("The episode is discharged; open a new episode before treating")
+    episode = episodes.open_of_patient(session, patient.id, data.episode_id, "open a new episode before treating")
     if data.assessment_id is not None:
         assessment = session.get(Assessment, data.assessment_id)
         if assessment is None or assessment.patient_id != patient.id:
@@ -106,24 +92,24 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
     safety.gate(SafetyContext.load(session, patient.id), catalog(session), content, need_ims_consent=True)
     treatment = Treatment(patient_id=patient.id, episode_id=episode.id, assessment_id=data.assessment_id,
                           appointment_id=appointment_id,
-                          author_id=author_id, status="draft", started_at=content.started_at,
+                          author_id=author_id, status=RecordStatus.DRAFT, started_at=content.started_at,
                           content=content.model_dump(mode="json"), revision=0)
     session.add(treatment)
     session.flush()
-    _audit(session, actor, "create", treatment, **_overrides_detail(content))
+    notes.audit(session, actor, "create", treatment, **_overrides_detail(content))
     return treatment
 
 
 def update_draft(session: Session, actor: Actor, treatment: Treatment, data: TreatmentUpdate,
                  expected_version: int | None) -> Treatment:
-    clinical_record.ensure_draft_editable(treatment, actor, expected_version, LABEL, record_type=RECORD_TYPE)
+    notes.ensure_draft_editable(treatment, actor, expected_version)
     _require_needler(session, actor)
     content = _merged(session, treatment, data, prefix="")
     safety.gate(SafetyContext.load(session, treatment.patient_id), catalog(session), content, need_ims_consent=False)
     treatment.content = content.model_dump(mode="json")
     treatment.started_at = content.started_at
     session.flush()
-    _audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set),
+    notes.audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set),
                                                         **_overrides_detail(content).get("detail", {})})
     return treatment
 
@@ -133,7 +119,7 @@ def sign(session: Session, actor: Actor, treatment: Treatment, expected_version:
     pneumothorax discussed for thoracic needles, red flags acknowledged, and a current roster."""
     clinical_record.lock(treatment)  # a racing signature is seen before the gates run on stale content
     _require_needler(session, actor, signing=True)
-    if treatment.status == "draft":
+    if treatment.status == RecordStatus.DRAFT:
         content = content_of(treatment)
         ctx = SafetyContext.load(session, treatment.patient_id)
         safety.gate(ctx, catalog(session), content, need_ims_consent=True)
@@ -143,8 +129,7 @@ def sign(session: Session, actor: Actor, treatment: Treatment, expected_version:
         if problems:
             raise Conflict("cannot sign: " + "; ".join(f"{p.field}: {p.message}" for p in problems[:3]),
                            errors=problems)
-    clinical_record.sign(session, treatment, actor, RECORD_TYPE, LABEL, expected_version)
-    return treatment
+    return notes.sign(session, actor, treatment, expected_version)
 
 
 def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentAmendment,
@@ -152,7 +137,7 @@ def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentA
     """The same gates as create and sign: a rostered clinician, consent at the session's time, the count."""
     clinical_record.lock(treatment)  # merge the changes into the current content, not a racing writer's past
     _require_needler(session, actor, signing=True)
-    if treatment.status == "signed":
+    if treatment.status == RecordStatus.SIGNED:
         content = _merged(session, treatment, data.changes, prefix="changes.")
         ctx = SafetyContext.load(session, treatment.patient_id)
         safety.gate(ctx, catalog(session), content, need_ims_consent=True)
@@ -162,37 +147,16 @@ def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentA
                            errors=[FieldError(field="changes." + p.field, message=p.message) for p in problems])
     else:
         content = content_of(treatment)
-    clinical_record.amend(session, treatment, actor, RECORD_TYPE, LABEL, data.reason,
-                          content.model_dump(mode="json"), expected_version)
+    notes.amend(session, actor, treatment, data.reason, content, expected_version)
     treatment.started_at = content.started_at
     session.flush()
     return treatment
 
 
-def discard(session: Session, actor: Actor, treatment: Treatment) -> None:
-    clinical_record.discard(session, treatment, actor, RECORD_TYPE, LABEL)
-
-
-def recent(session: Session, patient_id: uuid.UUID, limit: int, episode_id: uuid.UUID | None = None
-           ) -> Sequence[Treatment]:
-    stmt = select(Treatment).where(Treatment.patient_id == patient_id, Treatment.status != "discarded")
-    if episode_id:
-        stmt = stmt.where(Treatment.episode_id == episode_id)
-    return session.scalars(stmt.order_by(Treatment.started_at.desc(), Treatment.id.desc()).limit(limit)).all()
-
-
 def list_for_patient(session: Session, actor: Actor, patient: Patient, params: PageParams, *,
                      episode_id: uuid.UUID | None, include_discarded: bool) -> tuple[list[Treatment], str | None]:
-    stmt = select(Treatment).where(Treatment.patient_id == patient.id)
-    if episode_id:
-        stmt = stmt.where(Treatment.episode_id == episode_id)
-    if not include_discarded:
-        stmt = stmt.where(Treatment.status != "discarded")
-    rows, cursor = paginate(session, stmt, [Treatment.started_at, Treatment.id], params, descending=True)
-    audit.record(session, actor, "search", resource_type="Treatment", patient_id=patient.id,
-                 detail={"episode_id": str(episode_id) if episode_id else None,
-                         "result_ids": [str(t.id) for t in rows]})
-    return rows, cursor
+    return notes.list_for_patient(session, actor, patient.id, params, episode_id=episode_id,
+                                  include_discarded=include_discarded)
 
 
 def _require_needler(session: Session, actor: Actor, *, signing: bool = False) -> uuid.UUID:
@@ -227,13 +191,7 @@ def _merged(session: Session, treatment: Treatment, changes: TreatmentUpdate, pr
 
 
 def _checked(session: Session, values: dict[str, Any], prefix: str = "") -> TreatmentContent:
-    try:
-        content = TreatmentContent.model_validate(values)
-    except ValidationError as exc:  # pragma: no cover - fields were validated on the way in
-        errors = [FieldError(field=prefix + loc_to_field(e["loc"]), message=e["msg"]) for e in exc.errors()]
-        raise Unprocessable(errors[0].message, errors=errors) from exc
-    if content.started_at > utcnow() + _CLOCK_SKEW:
-        raise field_error(prefix + "started_at", "cannot be in the future")
+    content = validated_content(TreatmentContent, values, "started_at", prefix)
     cat = catalog(session)
     safety.check_needles(cat, content, prefix)
     for needle in content.needles:  # record the kind explicitly: it is part of the signed note
@@ -241,8 +199,3 @@ def _checked(session: Session, values: dict[str, Any], prefix: str = "") -> Trea
         if needle.kind is None and muscle is not None:
             needle.kind = muscle.kind  # type: ignore[assignment]
     return content
-
-
-def _audit(session: Session, actor: Actor, action: str, treatment: Treatment, **kwargs: Any) -> None:
-    audit.record(session, actor, action, resource_type="Treatment", resource_id=treatment.id,
-                 patient_id=treatment.patient_id, resource_version=treatment.version, **kwargs)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from app.assessments.schemas import ContentWarning
 from app.consents.service import is_active
+from app.kit.clinical_types import ContentWarning
 from app.kit.errors import FieldError
 from app.models.treatment import Consent
 from app.reference.catalog import Catalog, Muscle, over_pleura

@@ -12,19 +12,18 @@ from app.auth import tokens
 from app.auth.passwords import hash_password
 from app.kit import audit
 from app.kit.actor import Actor
-from app.kit.errors import Conflict, NotFound, field_error
+from app.kit.errors import Conflict
 from app.kit.etag import check_version
 from app.kit.pagination import PageParams, paginate
+from app.kit.patch import changes_of
+from app.kit.repository import get_or_404
 from app.models.base import utcnow
 from app.models.user import User
 from app.users.schemas import UserCreate, UserUpdate
 
 
 def get(session: Session, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"No user {user_id}")
-    return user
+    return get_or_404(session, User, user_id, "user")
 
 
 def _ensure_email_free(session: Session, email: str, except_id: uuid.UUID | None = None) -> None:
@@ -56,10 +55,7 @@ def create(session: Session, actor: Actor | None, data: UserCreate) -> User:
 
 def update(session: Session, actor: Actor, user: User, data: UserUpdate, expected_version: int) -> User:
     check_version(user.version, expected_version)
-    changes = data.model_dump(exclude_unset=True)
-    for name in ("email", "full_name", "role", "authorized_to_needle"):
-        if name in changes and changes[name] is None:
-            raise field_error(name, "may not be null")
+    changes = changes_of(data, ("email", "full_name", "role", "authorized_to_needle"))
     if "email" in changes:
         changes["email"] = changes["email"].lower()
         _ensure_email_free(session, changes["email"], user.id)
