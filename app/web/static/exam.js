@@ -349,6 +349,11 @@
     if (b) act(b.dataset.kind);
   });
 
+  grid.addEventListener("focusin", function (e) {  // Tab or a tap into the grid selects the cell it lands on
+    const td = e.target.closest("td.cell");
+    if (td && (td.dataset.level !== current.level || td.dataset.side !== current.side)) select(td.dataset.level, td.dataset.side, false);
+  });
+
   grid.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const i = init.levels.indexOf(current.level);

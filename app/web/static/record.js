@@ -65,7 +65,7 @@
       let answer;
       if (!record) {
         answer = await api("POST", spec.createUrl, Object.assign({}, spec.createExtra(), spec.body()));
-        history.replaceState(null, "", spec.pageUrl(answer.data.id));
+        window.history.replaceState(null, "", spec.pageUrl(answer.data.id));
       } else {
         answer = await api("PATCH", "/api/v1/" + spec.kind + "/" + record.id, spec.body(), { ifMatch: record.version });
       }
