@@ -269,6 +269,7 @@
   async function signCheck(record) {
     const list = $("sign-check");
     if (!record || record.status !== "draft") return;
+    IMS.showProblems("sign-problems", "", []);  // an earlier refusal is answered by this save; ask again
     try {
       const check = (await api("GET", "/app/treatments/" + record.id + "/sign-check")).data;
       list.replaceChildren();
@@ -378,8 +379,8 @@
         const record = await draft.sign();
         location.assign("/app/treatments/" + record.id);
       } catch (err) {
+        if (draft.record) await signCheck(draft.record);
         IMS.showProblems("sign-problems", "Not signed — the server refused:", IMS.problemText(err));
-        if (draft.record) signCheck(draft.record);
       }
     });
   }
