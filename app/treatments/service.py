@@ -4,7 +4,7 @@ sign, amend, discard, history) is `notes`, a ClinicalNoteService."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -120,16 +120,40 @@ def sign(session: Session, actor: Actor, treatment: Treatment, expected_version:
     clinical_record.lock(treatment)  # a racing signature is seen before the gates run on stale content
     _require_needler(session, actor, signing=True)
     if treatment.status == RecordStatus.DRAFT:
-        content = content_of(treatment)
-        ctx = SafetyContext.load(session, treatment.patient_id)
-        safety.gate(ctx, catalog(session), content, need_ims_consent=True)
-        safety.check_needle_count(content)
+        for step in _sign_steps(session, treatment):
+            step()
+    return notes.sign(session, actor, treatment, expected_version)
+
+
+def _sign_steps(session: Session, treatment: Treatment) -> list[Callable[[], object]]:
+    """The signing checkpoint after the roster, in the order sign() enforces it; each step raises its refusal."""
+    content = content_of(treatment)
+    ctx = SafetyContext.load(session, treatment.patient_id)
+
+    def documentation() -> None:
         problems = safety.check_sign(ctx, catalog(session), content)
         problems += red_flags.outstanding_problems(session, treatment.patient_id)
         if problems:
             raise Conflict("cannot sign: " + "; ".join(f"{p.field}: {p.message}" for p in problems[:3]),
                            errors=problems)
-    return notes.sign(session, actor, treatment, expected_version)
+
+    return [lambda: safety.gate(ctx, catalog(session), content, need_ims_consent=True),
+            lambda: safety.check_needle_count(content), documentation]
+
+
+def sign_checkpoint(session: Session, actor: Actor, treatment: Treatment) -> list[FieldError]:
+    """Every refusal sign() would give for this draft right now, all at once and without writing anything: the
+    charting page shows them before the click. The same steps as sign(), so the two cannot disagree."""
+    problems: list[FieldError] = []
+    steps: list[Callable[[], object]] = [lambda: _require_needler(session, actor, signing=True)]
+    for step in steps + _sign_steps(session, treatment):
+        try:
+            step()
+        except Forbidden as exc:
+            problems.append(FieldError(field="roster", message=exc.detail or exc.title))
+        except (Conflict, Unprocessable) as exc:
+            problems += exc.errors or [FieldError(field="record", message=exc.detail or exc.title)]
+    return problems
 
 
 def amend(session: Session, actor: Actor, treatment: Treatment, data: TreatmentAmendment,

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from app.web import errors, outcomes, pages, signin
+from app.web import errors, outcomes, pages, signin, visit
 from app.web.templates import STATIC_DIR, STATIC_PREFIX
 
 
@@ -26,5 +26,6 @@ def install(app: FastAPI) -> None:
     app.include_router(signin.router)
     app.include_router(pages.router)
     app.include_router(outcomes.router)
+    app.include_router(visit.router)  # the visit: exam grid, needling log, sign
     app.mount(STATIC_PREFIX, VersionedStaticFiles(directory=STATIC_DIR), name="app-static")
     errors.install(app)
