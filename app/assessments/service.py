@@ -26,6 +26,7 @@ from app.episodes import service as episodes
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.errors import Conflict, FieldError, NotFound, Unprocessable, field_error, loc_to_field
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
 from app.models.clinical import Assessment
@@ -81,6 +82,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCre
     session.add(assessment)
     session.flush()
     _audit(session, actor, "create", assessment)
+    announce(session, EventType.ASSESSMENT_CREATED, assessment)
     return assessment
 
 
@@ -92,6 +94,7 @@ def update_draft(session: Session, actor: Actor, assessment: Assessment, data: A
     assessment.assessed_at = content.assessed_at
     session.flush()
     _audit(session, actor, "update", assessment, detail={"fields": sorted(data.model_fields_set)})
+    announce(session, EventType.ASSESSMENT_UPDATED, assessment)
     return assessment
 
 

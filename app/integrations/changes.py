@@ -1,7 +1,7 @@
 """GET /api/v1/changes: every change in commit order, for incremental sync.
 
 Open to any credential; each reader sees only the resource types its permissions read
-(`app.kit.events.RESOURCES`): a key with clinical:read alone follows clinical records, one with
+(`app.kit.events.SCOPE_OF`): a key with clinical:read alone follows clinical records, one with
 patients:read alone follows demographics, and staff records appear only for admins.
 """
 

@@ -18,6 +18,7 @@ from app.episodes import service as episodes
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor, clinician_id
 from app.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, field_error, loc_to_field
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
 from app.models.clinical import Assessment
@@ -111,6 +112,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
     session.add(treatment)
     session.flush()
     _audit(session, actor, "create", treatment, **_overrides_detail(content))
+    announce(session, EventType.TREATMENT_CREATED, treatment)
     return treatment
 
 
@@ -125,6 +127,7 @@ def update_draft(session: Session, actor: Actor, treatment: Treatment, data: Tre
     session.flush()
     _audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set),
                                                         **_overrides_detail(content).get("detail", {})})
+    announce(session, EventType.TREATMENT_UPDATED, treatment)
     return treatment
 
 
