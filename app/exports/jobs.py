@@ -8,7 +8,7 @@ import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
@@ -17,8 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.access import policy
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicExporter
 from app.db import SessionDep
 from app.exports import retention
 from app.exports.archive import write_archive
@@ -32,7 +31,6 @@ from app.models.user import User
 
 log = logging.getLogger("imschart.exports")
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
-Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
 WAITING_DESCRIPTION = ("Set while the job waits and no background worker has been seen for a while: why it is "
                        "not moving and what to run")
 STALE = timedelta(minutes=10)  # a running job with no heartbeat for this long was orphaned by a restart
@@ -77,7 +75,7 @@ def export_dir(request_or_settings: Any) -> Path:
 
 @router.post("", status_code=202, response_model=ExportOut, operation_id="startExport",
              summary="Export the whole clinic (runs in the background)", responses=problem_responses(401, 403, 422))
-def start_export(request: Request, session: SessionDep, actor: Exporter, body: ExportRequest,
+def start_export(request: Request, session: SessionDep, actor: ClinicExporter, body: ExportRequest,
                  response: Response) -> ExportOut:
     job = ExportJob(kind="clinic", format=body.format, since=body.since, status="queued", records_done=0,
                     requested_by=actor.id, requested_by_type=actor.type,
@@ -107,7 +105,7 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
 
 @router.get("/{job_id}", response_model=ExportOut, operation_id="getExport", summary="Export status and progress",
             responses=problem_responses(401, 403, 404))
-def get_export(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID,
+def get_export(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID,
                response: Response) -> ExportOut:
     job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
@@ -120,7 +118,7 @@ def get_export(request: Request, session: SessionDep, actor: Exporter, job_id: u
                        **problem_responses(401, 403, 404, 409),
                        410: {"model": Problem, "content": {PROBLEM_JSON: {}},
                              "description": "The archive was removed from the server"}})
-def download_export(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> FileResponse:
+def download_export(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> FileResponse:
     job = _job(session, request, actor, job_id)
     if job.status == "expired":
         raise Gone(f"Export {job.id} expired and its archive was deleted; start a new export")

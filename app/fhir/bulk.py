@@ -21,8 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.access import policy
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicExporter
 from app.db import SessionDep
 from app.exports import retention
 from app.exports.archive import snapshot
@@ -40,7 +39,6 @@ from app.models.patient import Patient
 from app.models.user import User
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
-Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
 NDJSON = "application/fhir+ndjson"
 PATIENT_BATCH = 200
 
@@ -82,7 +80,7 @@ def _kick_off(request: Request, session: Session, actor: Actor, level: str, pref
 
 @router.get("/$export", operation_id="bulkExportSystem", summary="Bulk Data kick-off: every patient's data",
             status_code=202, response_class=Response, responses=problem_responses(400, 401, 403, 422))
-def export_system(request: Request, session: SessionDep, actor: Exporter,
+def export_system(request: Request, session: SessionDep, actor: ClinicExporter,
                   prefer: Annotated[str | None, Header()] = None,
                   types: Annotated[str | None, Query(alias="_type")] = None,
                   since: Annotated[IsoDateTimeText | None, Query(alias="_since")] = None,
@@ -92,7 +90,7 @@ def export_system(request: Request, session: SessionDep, actor: Exporter,
 
 @router.get("/Patient/$export", operation_id="bulkExportPatients", summary="Bulk Data kick-off: all patients",
             status_code=202, response_class=Response, responses=problem_responses(400, 401, 403, 422))
-def export_patients(request: Request, session: SessionDep, actor: Exporter,
+def export_patients(request: Request, session: SessionDep, actor: ClinicExporter,
                     prefer: Annotated[str | None, Header()] = None,
                     types: Annotated[str | None, Query(alias="_type")] = None,
                     since: Annotated[IsoDateTimeText | None, Query(alias="_since")] = None,
@@ -135,7 +133,7 @@ def _parameters(body: Any) -> tuple[str | None, datetime | None, str | None]:
 
 @router.post("/$export", operation_id="bulkExportSystemPost", summary="Bulk Data kick-off (POST with Parameters)",
              status_code=202, responses=problem_responses(400, 401, 403, 422))
-def export_system_post(request: Request, session: SessionDep, actor: Exporter, body: KickOff = None,
+def export_system_post(request: Request, session: SessionDep, actor: ClinicExporter, body: KickOff = None,
                        prefer: Annotated[str | None, Header()] = None) -> Response:
     types, since, output = _parameters(body)
     return _kick_off(request, session, actor, "system", prefer, types, since, output)
@@ -144,7 +142,7 @@ def export_system_post(request: Request, session: SessionDep, actor: Exporter, b
 @router.post("/Patient/$export", operation_id="bulkExportPatientsPost",
              summary="Bulk Data kick-off for all patients (POST with Parameters)", status_code=202,
              responses=problem_responses(400, 401, 403, 422))
-def export_patients_post(request: Request, session: SessionDep, actor: Exporter, body: KickOff = None,
+def export_patients_post(request: Request, session: SessionDep, actor: ClinicExporter, body: KickOff = None,
                          prefer: Annotated[str | None, Header()] = None) -> Response:
     types, since, output = _parameters(body)
     return _kick_off(request, session, actor, "patient", prefer, types, since, output)
@@ -172,7 +170,7 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
                 "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"},
                 410: {"model": Problem, "content": {FHIR_JSON: {}},
                       "description": "The export expired and its files were deleted"}})
-def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
+def status(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> Response:
     job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
         progress = f"{job.status}: {job.records_done} resources" + (f" ({job.current_table})" if job.current_table
@@ -193,7 +191,7 @@ def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
 
 @router.delete("/$export-poll/{job_id}", status_code=202, response_class=Response, operation_id="bulkExportCancel",
                summary="Cancel a bulk export and delete its files", responses=problem_responses(401, 403, 404))
-def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
+def cancel(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> Response:
     job = _job(session, request, actor, job_id)
     job.status, job.finished_at = "cancelled", utcnow()
     session.flush()
@@ -206,7 +204,8 @@ def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
             summary="One NDJSON output file", response_class=FileResponse,
             responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"}, **problem_responses(401, 403, 404),
                        410: {"model": Problem, "content": {FHIR_JSON: {}}, "description": "The file was removed"}})
-def download(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID, name: str) -> FileResponse:
+def download(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID,
+             name: str) -> FileResponse:
     job = _job(session, request, actor, job_id)
     files = (job.manifest or {}).get("files", {})
     if job.status != "completed" or name not in files:

@@ -17,7 +17,7 @@ from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.access import policy
-from app.auth.deps import Authorize
+from app.auth.guards import SignedIn
 from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.kit import audit
@@ -52,7 +52,7 @@ class ChangesPage(BaseModel):
             "users need staff:manage (admins); the clinic profile is visible to everyone.",
             responses=problem_responses(401, 403, 422))
 def list_changes(
-    session: SessionDep, actor: Annotated[Actor, Authorize(Permission.AUTHENTICATED)],
+    session: SessionDep, actor: SignedIn,
     after: Annotated[str | None, Query(max_length=20, description="A cursor from a previous page; omit to start")]
     = None,
     types: Annotated[str | None, Query(max_length=200, description="Comma-separated, e.g. patient,treatment")] = None,
