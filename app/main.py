@@ -75,7 +75,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.settings.run_worker_in_process:
         thread = threading.Thread(target=run_forever, name="imschart-worker", daemon=True, kwargs={
             "factory": app.state.sessionmaker, "stop": stop,
-            "allow_plain_http_loopback": app.state.settings.env != "production",
+            "allow_plain_http_loopback": not app.state.settings.is_production,
             "data_dir": app.state.settings.data_dir, "kind": "in_process"})
         thread.start()
     yield

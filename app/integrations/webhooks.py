@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["integrations"])
 
 def _check_url(request: Request, url: str) -> None:
     try:
-        check(url, allow_plain_http_loopback=request.app.state.settings.env != "production")
+        check(url, allow_plain_http_loopback=not request.app.state.settings.is_production)
     except UnsafeUrl as exc:
         raise field_error("url", str(exc)) from exc
 
