@@ -24,7 +24,7 @@ from app.exports.archive import write_archive
 from app.kit import audit, workers
 from app.kit.actor import Actor
 from app.kit.dates import UtcInstant
-from app.kit.errors import PROBLEM_JSON, Conflict, DomainError, NotFound, Problem, problem_responses
+from app.kit.errors import PROBLEM_JSON, Conflict, ExportGone, NotFound, Problem, problem_responses
 from app.models.base import utcnow
 from app.models.integration import ApiClient, ExportJob
 from app.models.user import User
@@ -34,12 +34,6 @@ router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 WAITING_DESCRIPTION = ("Set while the job waits and no background worker has been seen for a while: why it is "
                        "not moving and what to run")
 STALE = timedelta(minutes=10)  # a running job with no heartbeat for this long was orphaned by a restart
-
-
-class Gone(DomainError):
-    """A finished export whose files are no longer on disk (cleaned up, or a restore onto a new server)."""
-
-    status, slug, title = 410, "export-gone", "The export's files are no longer available"
 
 
 class ExportRequest(BaseModel):
@@ -121,12 +115,12 @@ def get_export(request: Request, session: SessionDep, actor: ClinicExporter, job
 def download_export(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> FileResponse:
     job = _job(session, request, actor, job_id)
     if job.status == "expired":
-        raise Gone(f"Export {job.id} expired and its archive was deleted; start a new export")
+        raise ExportGone(f"Export {job.id} expired and its archive was deleted; start a new export")
     if job.status != "completed" or not job.file_name:
         raise Conflict(f"The export is {job.status}; poll GET /api/v1/exports/{job.id} until it is completed")
     path = export_dir(request) / job.file_name
     if not path.is_file():
-        raise Gone(f"The archive of export {job.id} is no longer on this server; start a new export")
+        raise ExportGone(f"The archive of export {job.id} is no longer on this server; start a new export")
     audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id,
                  detail={"file": job.file_name})
     return FileResponse(path, media_type="application/zip", filename=job.file_name)

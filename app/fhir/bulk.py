@@ -25,13 +25,21 @@ from app.auth.guards import ClinicExporter
 from app.db import SessionDep
 from app.exports import retention
 from app.exports.archive import snapshot
-from app.exports.jobs import Gone, audit_outcome, manifest_counts, private_dir, private_file
+from app.exports.jobs import audit_outcome, manifest_counts, private_dir, private_file
 from app.fhir import compartment, mapping
 from app.fhir.router import FHIR_JSON, TYPES
 from app.kit import audit, workers
 from app.kit.actor import Actor
 from app.kit.dates import utc_param
-from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
+from app.kit.errors import (
+    BadRequest,
+    ExportFailed,
+    ExportGone,
+    NotFound,
+    Problem,
+    field_error,
+    problem_responses,
+)
 from app.kit.isodates import IsoDateTimeText
 from app.models.base import utcnow
 from app.models.integration import ExportJob
@@ -42,17 +50,6 @@ router = APIRouter(prefix="/fhir", tags=["fhir"])
 NDJSON = "application/fhir+ndjson"
 PATIENT_BATCH = 200
 
-
-class BadRequest(DomainError):
-    status, slug, title = 400, "bad-request", "Bad request"
-
-
-class ExportFailed(DomainError):
-    """Polling a job that failed. Bulk Data Access IG v2 (status request, error status): "the server SHALL
-    return an HTTP status code of 4XX or 5XX ... [with] a FHIR OperationOutcome"; a job that broke on our
-    side is a server error, so this is the one place the API answers 5xx by design."""
-
-    status, slug, title = 500, "export-failed", "The export failed"
 
 
 def _kick_off(request: Request, session: Session, actor: Actor, level: str, prefer: str | None,
@@ -155,7 +152,7 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
         raise NotFound(f"No bulk export {job_id}")
     policy.require_job_access(session, request, actor, job, f"No bulk export {job_id}")
     if job.status == "expired":
-        raise Gone(f"Bulk export {job.id} expired and its files were deleted; start a new export")
+        raise ExportGone(f"Bulk export {job.id} expired and its files were deleted; start a new export")
     return job
 
 
@@ -212,7 +209,7 @@ def download(request: Request, session: SessionDep, actor: ClinicExporter, job_i
         raise NotFound(f"No file {name} in this export")
     path = _dir(request.app.state.settings.data_dir, job.id) / name
     if not path.is_file():
-        raise Gone(f"{name} of bulk export {job.id} is no longer on this server; start a new export")
+        raise ExportGone(f"{name} of bulk export {job.id} is no longer on this server; start a new export")
     audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id, detail={"file": name})
     return FileResponse(path, media_type=NDJSON)
 

@@ -22,7 +22,7 @@ from app.db import SessionDep
 from app.fhir import capability, compartment, mapping, search_params
 from app.fhir import search as fhir_search
 from app.kit import audit
-from app.kit.errors import NotFound, problem_responses
+from app.kit.errors import NotFound, SearchError, problem_responses
 from app.models.appointment import Appointment
 from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
@@ -215,7 +215,7 @@ def _scheduling(session: Session, q: search_params.Query, zone: ZoneInfo) -> lis
         return appointment_fhir.find_schedules(session, therapist)
     schedules = [a for _, alts in q.values("schedule") for a in alts]
     if not schedules:
-        raise search_params.SearchError("searching Slot needs schedule=Schedule/<id>")
+        raise SearchError("searching Slot needs schedule=Schedule/<id>")
     lower, upper = utcnow(), None
     for _, alts in q.values("start"):
         for raw in alts:
