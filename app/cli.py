@@ -165,7 +165,7 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds to sleep when t
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # finish the current pass, then record the stop
         signal.signal(signum, lambda *_: stop.set())
-    run_forever(_sessionmaker(), interval=interval, production=settings.env == "production",
+    run_forever(_sessionmaker(), interval=interval, production=settings.is_production,
                 data_dir=settings.data_dir, stop=stop, kind="worker")
     typer.echo("imschart worker: stopped", err=True)
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     worker_in_process: bool | None = None
 
     @property
+    def is_production(self) -> bool:
+        """The one place "production" is decided: strong secrets, a real database, public webhook receivers."""
+        return self.env == "production"
+
+    @property
     def run_worker_in_process(self) -> bool:
         if self.worker_in_process is not None:
             return self.worker_in_process
@@ -63,7 +68,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
-        if self.env == "production":
+        if self.is_production:
             problem = weak_secret_reason(self.secret_key.get_secret_value() if self.secret_key else None)
             if problem:
                 raise ValueError(f"IMS_SECRET_KEY {problem}; production refuses to start without a strong key")

@@ -74,7 +74,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     with ExitStack() as stack:
         if app.state.settings.run_worker_in_process:
             stack.enter_context(worker_loop.in_process(
-                app.state.sessionmaker, production=app.state.settings.env == "production",
+                app.state.sessionmaker, production=app.state.settings.is_production,
                 data_dir=app.state.settings.data_dir))
         yield
 

@@ -7,6 +7,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -94,7 +95,7 @@ def test_production_with_a_strong_secret_and_a_database(monkeypatch, tmp_path):
     monkeypatch.setenv("IMS_DATABASE_URL", PG)
     monkeypatch.setenv("IMS_DATA_DIR", str(tmp_path / "data"))
     configured = settings()
-    assert (configured.env, configured.sqlalchemy_url) == ("production", PG)
+    assert (configured.env, configured.is_production, configured.sqlalchemy_url) == ("production", True, PG)
     assert configured.resolved_secret_key() == STRONG
     assert not (tmp_path / "data").exists()  # nothing generated in production
     monkeypatch.delenv("IMS_DATABASE_URL")
@@ -167,3 +168,17 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path):
         response = probe.get("/readyz")
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_only_production_is_production(monkeypatch, env):
+    monkeypatch.setenv("IMS_ENV", env)
+    assert settings().is_production is False
+
+
+def test_production_is_decided_only_on_settings():
+    """`env == "production"` lives in one property: no module decides it for itself."""
+    app_dir = Path(migrate.__file__).parent
+    elsewhere = [str(p.relative_to(app_dir)) for p in app_dir.rglob("*.py")
+                 if p.name != "config.py" and '"production"' in p.read_text()]
+    assert elsewhere == []

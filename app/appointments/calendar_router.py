@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from app.appointments import calendar
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import SchedulesWriter
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 
 router = APIRouter(tags=["appointment book"])
-ScheduleWriter = Annotated[Actor, Authorize(Permission.SCHEDULES_WRITE)]
 FEED = "/api/v1/therapists/{therapist_id}/calendar-feed"
 
 
@@ -32,7 +28,7 @@ class FeedOut(BaseModel):
              summary="A new iCalendar feed URL for the therapist (shown once; the previous URL stops working)",
              description="Admin, or the therapist for their own. Subscribe to the URL in any calendar app.",
              responses=problem_responses(401, 403, 404))
-def issue_feed(request: Request, session: SessionDep, actor: ScheduleWriter, therapist_id: uuid.UUID) -> FeedOut:
+def issue_feed(request: Request, session: SessionDep, actor: SchedulesWriter, therapist_id: uuid.UUID) -> FeedOut:
     feed, token = calendar.issue(session, actor, therapist_id)
     url = str(request.url_for("calendarFeed", token=token))
     return FeedOut(id=feed.id, therapist_id=therapist_id, url=url, created_at=feed.created_at)
@@ -40,7 +36,7 @@ def issue_feed(request: Request, session: SessionDep, actor: ScheduleWriter, the
 
 @router.delete(FEED, status_code=204, operation_id="revokeCalendarFeed", summary="Revoke the therapist's feed URL",
                responses=problem_responses(401, 403, 404))
-def revoke_feed(session: SessionDep, actor: ScheduleWriter, therapist_id: uuid.UUID) -> Response:
+def revoke_feed(session: SessionDep, actor: SchedulesWriter, therapist_id: uuid.UUID) -> Response:
     calendar.revoke(session, actor, therapist_id)
     return Response(status_code=204)
 

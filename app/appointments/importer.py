@@ -27,6 +27,7 @@ from app.imports.sources import decode
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import FieldError, Unprocessable, field_error
+from app.kit.events import EventType, announce
 from app.models.appointment import HOLDING_STATUSES, Appointment, AppointmentType
 from app.models.base import new_id, utcnow
 from app.models.patient import Patient
@@ -150,6 +151,7 @@ def import_csv(session: Session, actor: Actor, raw: bytes, *, dry_run: bool) -> 
             report.status = "created"
             audit.record(session, actor, "book", resource_type="Appointment", resource_id=appt.id,
                          patient_id=appt.patient_id, resource_version=appt.version, detail={"import": report.source})
+            announce(session, EventType.APPOINTMENT_BOOKED, appt)
     audit.record(session, actor, "import", resource_type="Appointment",
                  detail={"dry_run": dry_run, "rows": len(rows), "invalid": len(invalid)})
     return AppointmentImportReport(dry_run=dry_run, total=len(rows), accepted=len(planned),

@@ -24,8 +24,7 @@ from app.appointments.schemas import (
     SeriesOut,
     UnsignedVisit,
 )
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import AppointmentsReader, AppointmentsWriter, ClinicalReader, PatientsImporter
 from app.db import SessionDep
 from app.kit.actor import Actor
 from app.kit.errors import field_error, problem_responses
@@ -34,9 +33,6 @@ from app.kit.pagination import Page, PageParamsDep
 
 router = APIRouter(prefix="/api/v1/appointments", tags=["appointment book"])
 worklists = APIRouter(prefix="/api/v1/worklists", tags=["appointment book"])
-Reader = Annotated[Actor, Authorize(Permission.APPOINTMENTS_READ)]
-Writer = Annotated[Actor, Authorize(Permission.APPOINTMENTS_WRITE)]
-ClinicalReader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
 ScopeQuery = Annotated[Scope, Query(description="`this` occurrence, or `following`: it and the rest of its course")]
 
 
@@ -52,7 +48,7 @@ def _one(session: SessionDep, response: Response, appt: object, warnings: list |
              "under concurrency), or outside their working hours unless `override_hours` (audited). An IMS-type "
              "booking for a patient without IMS consent on file succeeds with a warning.",
              responses=problem_responses(401, 403, 404, 409, 422))
-def book(session: SessionDep, actor: Writer, body: AppointmentCreate, response: Response) -> AppointmentOut:
+def book(session: SessionDep, actor: AppointmentsWriter, body: AppointmentCreate, response: Response) -> AppointmentOut:
     appt, warnings = service.book(session, actor, body)
     response.headers["Location"] = f"/api/v1/appointments/{appt.id}"
     return _one(session, response, appt, warnings)
@@ -61,7 +57,7 @@ def book(session: SessionDep, actor: Writer, body: AppointmentCreate, response: 
 @router.get("", response_model=Page[AppointmentOut], operation_id="listAppointments",
             summary="Appointments by start time, filtered by therapist, patient, time range and status",
             responses=problem_responses(401, 403, 422))
-def list_appointments(session: SessionDep, actor: Reader, page: PageParamsDep,
+def list_appointments(session: SessionDep, actor: AppointmentsReader, page: PageParamsDep,
                       therapist: uuid.UUID | None = None, patient: uuid.UUID | None = None,
                       from_: Annotated[datetime | None, Query(alias="from", description="Start at or after")] = None,
                       to: Annotated[datetime | None, Query(description="Start before")] = None,
@@ -81,7 +77,7 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
              summary="Book a weekly course (RRULE subset), skipping and reporting occurrences that cannot be booked",
              description="`dry_run` reports without booking (200). 409 when no occurrence can be booked.",
              responses=problem_responses(401, 403, 404, 409, 422))
-def book_series(session: SessionDep, actor: Writer, body: SeriesCreate, response: Response) -> SeriesOut:
+def book_series(session: SessionDep, actor: AppointmentsWriter, body: SeriesCreate, response: Response) -> SeriesOut:
     series_id, booked, skipped, warnings = series.book_series(session, actor, body)
     if body.dry_run:
         response.status_code = 200
@@ -91,7 +87,7 @@ def book_series(session: SessionDep, actor: Writer, body: SeriesCreate, response
 
 @router.get("/{appointment_id}", response_model=AppointmentOut, operation_id="getAppointment",
             summary="Read an appointment (times in the clinic's zone)", responses=problem_responses(401, 403, 404))
-def get_appointment(session: SessionDep, actor: Reader, appointment_id: uuid.UUID, response: Response
+def get_appointment(session: SessionDep, actor: AppointmentsReader, appointment_id: uuid.UUID, response: Response
                     ) -> AppointmentOut:
     return _one(session, response, service.read(session, actor, appointment_id))
 
@@ -99,8 +95,9 @@ def get_appointment(session: SessionDep, actor: Reader, appointment_id: uuid.UUI
 @router.patch("/{appointment_id}", response_model=ScopedResult, operation_id="updateAppointment",
               summary="Move a booked visit or edit its front-desk notes; `scope=following` moves the rest of "
               "its course too", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
-def update_appointment(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, body: AppointmentUpdate,
-                       expected: IfMatch, response: Response, scope: ScopeQuery = Scope.THIS) -> ScopedResult:
+def update_appointment(session: SessionDep, actor: AppointmentsWriter, appointment_id: uuid.UUID,
+                       body: AppointmentUpdate, expected: IfMatch, response: Response,
+                       scope: ScopeQuery = Scope.THIS) -> ScopedResult:
     appt = service.get(session, appointment_id)
     if scope == Scope.FOLLOWING and appt.series_id is not None:
         moved = series.move_following(session, actor, appt, body, expected)
@@ -118,8 +115,8 @@ def _step(session: SessionDep, actor: Actor, appointment_id: uuid.UUID, to: Appo
 
 @router.post("/{appointment_id}/arrive", response_model=AppointmentOut, operation_id="arriveAppointment",
              summary="The patient has arrived", responses=problem_responses(401, 403, 404, 409, 412, 428))
-def arrive(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, expected: IfMatch, response: Response
-           ) -> AppointmentOut:
+def arrive(session: SessionDep, actor: AppointmentsWriter, appointment_id: uuid.UUID, expected: IfMatch,
+           response: Response) -> AppointmentOut:
     return _step(session, actor, appointment_id, AppointmentStatus.ARRIVED, expected, response)
 
 
@@ -127,16 +124,16 @@ def arrive(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, expect
              summary="The visit took place",
              description="Until a signed assessment or treatment names this appointment, it is on the therapist's "
              "unsigned-notes worklist.", responses=problem_responses(401, 403, 404, 409, 412, 428))
-def complete(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, expected: IfMatch, response: Response
-             ) -> AppointmentOut:
+def complete(session: SessionDep, actor: AppointmentsWriter, appointment_id: uuid.UUID, expected: IfMatch,
+             response: Response) -> AppointmentOut:
     return _step(session, actor, appointment_id, AppointmentStatus.COMPLETED, expected, response)
 
 
 @router.post("/{appointment_id}/no-show", response_model=AppointmentOut, operation_id="noShowAppointment",
              summary="The patient did not come (kept on the record)",
              responses=problem_responses(401, 403, 404, 409, 412, 428))
-def no_show(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, expected: IfMatch, response: Response
-            ) -> AppointmentOut:
+def no_show(session: SessionDep, actor: AppointmentsWriter, appointment_id: uuid.UUID, expected: IfMatch,
+            response: Response) -> AppointmentOut:
     return _step(session, actor, appointment_id, AppointmentStatus.NO_SHOW, expected, response)
 
 
@@ -144,7 +141,7 @@ def no_show(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, expec
              summary="Cancel a visit, or it and the following ones of its course",
              description="A patient's cancellation inside the clinic's `late_cancellation_hours` is flagged late.",
              responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
-def cancel(session: SessionDep, actor: Writer, appointment_id: uuid.UUID, body: CancelIn, expected: IfMatch,
+def cancel(session: SessionDep, actor: AppointmentsWriter, appointment_id: uuid.UUID, body: CancelIn, expected: IfMatch,
            response: Response, scope: ScopeQuery = Scope.THIS) -> ScopedResult:
     appt = service.get(session, appointment_id)
     done = series.cancel_following(session, actor, appt, body, scope, expected)
@@ -165,7 +162,6 @@ def unsigned_notes(session: SessionDep, actor: ClinicalReader, page: PageParamsD
 
 
 imports = APIRouter(prefix="/api/v1/imports", tags=["imports"])
-Importer = Annotated[Actor, Authorize(Permission.PATIENTS_IMPORT)]
 
 
 @imports.post("/appointments", response_model=importer.AppointmentImportReport, operation_id="importAppointments",
@@ -176,7 +172,7 @@ Importer = Annotated[Actor, Authorize(Permission.PATIENTS_IMPORT)]
               responses={**problem_responses(401, 403, 413, 422),
                          201: {"model": importer.AppointmentImportReport, "description": "Imported"}})
 def import_appointments(
-    session: SessionDep, actor: Importer, response: Response,
+    session: SessionDep, actor: PatientsImporter, response: Response,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-1252; comma, semicolon or tab)")],
     dry_run: Annotated[bool, Query(description="Report only; book nothing")] = False,
 ) -> importer.AppointmentImportReport:

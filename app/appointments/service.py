@@ -34,6 +34,7 @@ from app.kit.actor import Actor
 from app.kit.dates import CLOCK_SKEW
 from app.kit.errors import Conflict, FieldError, field_error
 from app.kit.etag import check_version
+from app.kit.events import EventType, announce
 from app.kit.repository import get_or_404
 from app.models.appointment import HOLDING_STATUSES, Appointment, AppointmentType
 from app.models.base import utcnow
@@ -173,6 +174,7 @@ def audit_booking(session: Session, actor: Actor, appt: Appointment, detail: dic
     """Every booking (single, series or import) is audited and puts the therapist on the care team."""
     care.on_booking(session, actor, appt.patient_id, appt.therapist_id)
     _audit(session, actor, "book", appt, detail)
+    announce(session, EventType.APPOINTMENT_BOOKED, appt)
 
 
 def update(session: Session, actor: Actor, appt: Appointment, data: AppointmentUpdate, expected_version: int
@@ -207,6 +209,7 @@ def update(session: Session, actor: Actor, appt: Appointment, data: AppointmentU
     _audit(session, actor, "reschedule" if moving else "update", appt,
            detail={"fields": sorted(fields), **({"override": "outside_working_hours"} if moving and appt.outside_hours
                                                  else {})})
+    announce(session, EventType.APPOINTMENT_RESCHEDULED if moving else EventType.APPOINTMENT_UPDATED, appt)
     return appt
 
 
@@ -235,11 +238,20 @@ def transition(session: Session, actor: Actor, appt: Appointment, to: Appointmen
         appt.sequence += 1
     appt.status = to
     session.flush()
-    action = {AppointmentStatus.ARRIVED: "arrive", AppointmentStatus.COMPLETED: "complete",
-              AppointmentStatus.NO_SHOW: "no_show", AppointmentStatus.CANCELLED: "cancel"}[to]
+    action, event = _TRANSITION_NAMES[to]
     _audit(session, actor, action, appt, detail={"cancelled_by": appt.cancelled_by, "late": appt.late_cancellation}
            if to == AppointmentStatus.CANCELLED else None)
+    announce(session, event, appt)
     return appt
+
+
+# A status change's audit action and the event it announces.
+_TRANSITION_NAMES = {
+    AppointmentStatus.ARRIVED: ("arrive", EventType.APPOINTMENT_ARRIVED),
+    AppointmentStatus.COMPLETED: ("complete", EventType.APPOINTMENT_COMPLETED),
+    AppointmentStatus.NO_SHOW: ("no_show", EventType.APPOINTMENT_NO_SHOW),
+    AppointmentStatus.CANCELLED: ("cancel", EventType.APPOINTMENT_CANCELLED),
+}
 
 
 def _audit(session: Session, actor: Actor, action: str, appt: Appointment, detail: dict[str, object] | None = None

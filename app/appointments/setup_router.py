@@ -18,32 +18,26 @@ from app.appointments.schemas import (
     ScheduleIn,
     ScheduleOut,
 )
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import AppointmentsReader, ClinicWriter, SchedulesWriter, SignedIn
 from app.clinic import service as clinic
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import field_error, problem_responses
 from app.kit.etag import IfMatch, OptionalIfMatch, set_etag
 
 router = APIRouter(tags=["appointment book"])
-Anyone = Annotated[Actor, Authorize(Permission.AUTHENTICATED)]
-Admin = Annotated[Actor, Authorize(Permission.CLINIC_WRITE)]
-BookReader = Annotated[Actor, Authorize(Permission.APPOINTMENTS_READ)]
-ScheduleWriter = Annotated[Actor, Authorize(Permission.SCHEDULES_WRITE)]
 TYPES = "/api/v1/appointment-types"
 SCHEDULE = "/api/v1/therapists/{therapist_id}/schedule"
 
 
 @router.get(TYPES, response_model=list[AppointmentTypeOut], operation_id="listAppointmentTypes",
             summary="Appointment types (active ones unless include_inactive)", responses=problem_responses(401))
-def list_types(session: SessionDep, actor: Anyone, include_inactive: bool = False) -> list[AppointmentTypeOut]:
+def list_types(session: SessionDep, actor: SignedIn, include_inactive: bool = False) -> list[AppointmentTypeOut]:
     return [AppointmentTypeOut.model_validate(t) for t in types.all_types(session, include_inactive)]
 
 
 @router.post(TYPES, status_code=201, response_model=AppointmentTypeOut, operation_id="createAppointmentType",
              summary="Add an appointment type (admin)", responses=problem_responses(401, 403, 409, 422))
-def create_type(session: SessionDep, actor: Admin, body: AppointmentTypeCreate, response: Response
+def create_type(session: SessionDep, actor: ClinicWriter, body: AppointmentTypeCreate, response: Response
                 ) -> AppointmentTypeOut:
     row = types.create(session, actor, body)
     set_etag(response, row.version)
@@ -53,7 +47,7 @@ def create_type(session: SessionDep, actor: Admin, body: AppointmentTypeCreate, 
 @router.patch(TYPES + "/{type_id}", response_model=AppointmentTypeOut, operation_id="updateAppointmentType",
               summary="Change or retire (active=false) an appointment type (admin)",
               responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
-def update_type(session: SessionDep, actor: Admin, type_id: uuid.UUID, body: AppointmentTypeUpdate,
+def update_type(session: SessionDep, actor: ClinicWriter, type_id: uuid.UUID, body: AppointmentTypeUpdate,
                 expected: IfMatch, response: Response) -> AppointmentTypeOut:
     row = types.update(session, actor, types.get(session, type_id), body, expected)
     set_etag(response, row.version)
@@ -63,7 +57,8 @@ def update_type(session: SessionDep, actor: Admin, type_id: uuid.UUID, body: App
 @router.get(SCHEDULE, response_model=ScheduleOut, operation_id="getSchedule",
             summary="A therapist's regular week (times in the clinic's zone)",
             responses=problem_responses(401, 403, 404))
-def get_schedule(session: SessionDep, actor: BookReader, therapist_id: uuid.UUID, response: Response) -> ScheduleOut:
+def get_schedule(session: SessionDep, actor: AppointmentsReader, therapist_id: uuid.UUID,
+                 response: Response) -> ScheduleOut:
     schedules.therapist_or_404(session, therapist_id)
     out = schedules.to_out(session, therapist_id, schedules.get_schedule(session, therapist_id))
     set_etag(response, out.version)
@@ -74,7 +69,7 @@ def get_schedule(session: SessionDep, actor: BookReader, therapist_id: uuid.UUID
             summary="Set a therapist's regular week and breaks",
             description="Admin, or the therapist for their own. Replacing an existing schedule needs If-Match.",
             responses=problem_responses(401, 403, 404, 412, 422, 428))
-def put_schedule(session: SessionDep, actor: ScheduleWriter, therapist_id: uuid.UUID, body: ScheduleIn,
+def put_schedule(session: SessionDep, actor: SchedulesWriter, therapist_id: uuid.UUID, body: ScheduleIn,
                  expected: OptionalIfMatch, response: Response) -> ScheduleOut:
     row = schedules.put_schedule(session, actor, therapist_id, body, expected)
     set_etag(response, row.version)
@@ -84,7 +79,7 @@ def put_schedule(session: SessionDep, actor: ScheduleWriter, therapist_id: uuid.
 @router.get(SCHEDULE + "/exceptions", response_model=list[ExceptionOut], operation_id="listScheduleExceptions",
             summary="Dated exceptions (holidays, sick days, extra hours) between two dates",
             responses=problem_responses(401, 403, 422))
-def list_exceptions(session: SessionDep, actor: BookReader, therapist_id: uuid.UUID,
+def list_exceptions(session: SessionDep, actor: AppointmentsReader, therapist_id: uuid.UUID,
                     from_: Annotated[date | None, Query(alias="from")] = None,
                     to: Annotated[date | None, Query()] = None) -> list[ExceptionOut]:
     schedules.therapist_or_404(session, therapist_id)
@@ -99,14 +94,14 @@ def list_exceptions(session: SessionDep, actor: BookReader, therapist_id: uuid.U
              operation_id="addScheduleException", summary="Add a day off, part-day off, or extra hours",
              description="Existing appointments are not touched: the day sheet shows them for rebooking.",
              responses=problem_responses(401, 403, 422))
-def add_exception(session: SessionDep, actor: ScheduleWriter, therapist_id: uuid.UUID, body: ExceptionIn
+def add_exception(session: SessionDep, actor: SchedulesWriter, therapist_id: uuid.UUID, body: ExceptionIn
                   ) -> ExceptionOut:
     return ExceptionOut.model_validate(schedules.add_exception(session, actor, therapist_id, body))
 
 
 @router.delete(SCHEDULE + "/exceptions/{exception_id}", status_code=204, operation_id="deleteScheduleException",
                summary="Remove a schedule exception", responses=problem_responses(401, 403, 404))
-def delete_exception(session: SessionDep, actor: ScheduleWriter, therapist_id: uuid.UUID, exception_id: uuid.UUID
+def delete_exception(session: SessionDep, actor: SchedulesWriter, therapist_id: uuid.UUID, exception_id: uuid.UUID
                      ) -> Response:
     schedules.delete_exception(session, actor, therapist_id, exception_id)
     return Response(status_code=204)

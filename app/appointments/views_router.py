@@ -9,21 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.appointments import views
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import AppointmentsReader
 from app.clinic import service as clinic
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import field_error, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["appointment book"])
-Reader = Annotated[Actor, Authorize(Permission.APPOINTMENTS_READ)]
 
 
 @router.get("/schedule/day", response_model=views.DaySheet, operation_id="daySheet",
             summary="The day sheet: each therapist's working hours and appointments on one clinic date",
             responses=problem_responses(401, 403, 404, 422))
-def day_sheet(session: SessionDep, actor: Reader, date_: Annotated[date | None, Query(alias="date")] = None,
+def day_sheet(session: SessionDep, actor: AppointmentsReader, date_: Annotated[date | None, Query(alias="date")] = None,
               therapist: uuid.UUID | None = None) -> views.DaySheet:
     [sheet] = views.sheets(session, actor, date_ or clinic.today(session), 1, therapist)
     return sheet
@@ -32,8 +29,8 @@ def day_sheet(session: SessionDep, actor: Reader, date_: Annotated[date | None, 
 @router.get("/schedule/week", response_model=list[views.DaySheet], operation_id="weekView",
             summary="Seven day sheets from `start` (default: this week's Monday)",
             responses=problem_responses(401, 403, 404, 422))
-def week_view(session: SessionDep, actor: Reader, start: date | None = None, therapist: uuid.UUID | None = None
-              ) -> list[views.DaySheet]:
+def week_view(session: SessionDep, actor: AppointmentsReader, start: date | None = None,
+              therapist: uuid.UUID | None = None) -> list[views.DaySheet]:
     today = clinic.today(session)
     first = start or date.fromordinal(today.toordinal() - today.weekday())
     return views.sheets(session, actor, first, 7, therapist)
@@ -44,7 +41,7 @@ def week_view(session: SessionDep, actor: Reader, start: date | None = None, the
             description="Slots follow the booking rules: inside working hours (breaks and exceptions applied) and "
             "clear of every held appointment including the type's buffer. At most 31 days and 500 slots.",
             responses=problem_responses(401, 403, 404, 422))
-def availability(session: SessionDep, actor: Reader, type_: Annotated[uuid.UUID, Query(alias="type")],
+def availability(session: SessionDep, actor: AppointmentsReader, type_: Annotated[uuid.UUID, Query(alias="type")],
                  from_: Annotated[datetime, Query(alias="from")], to: datetime,
                  therapist: uuid.UUID | None = None,
                  step: Annotated[int, Query(ge=5, le=120, description="Minutes between slot starts")] = 15,
@@ -59,7 +56,7 @@ def availability(session: SessionDep, actor: Reader, type_: Annotated[uuid.UUID,
             summary="Booked visits in a window (at most 14 days) with each patient's contact details, preference "
             "and consent, for the clinic's SMS or e-mail tool (can_remind false, with the reason, without consent)",
             responses=problem_responses(401, 403, 422))
-def reminders(session: SessionDep, actor: Reader, from_: Annotated[datetime, Query(alias="from")],
+def reminders(session: SessionDep, actor: AppointmentsReader, from_: Annotated[datetime, Query(alias="from")],
               to: datetime) -> list[views.Reminder]:
     for name, value in (("from", from_), ("to", to)):
         if value.tzinfo is None:

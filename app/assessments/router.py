@@ -17,11 +17,9 @@ from app.assessments.schemas import (
 )
 from app.assessments.summary import SegmentalSummary, summarise
 from app.assessments.svg import caption, render
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicalReader, ClinicalWriter
 from app.clinic import service as clinic
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.clinical_note_routes import add_history_routes
 from app.kit.errors import problem_responses
 from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
@@ -32,8 +30,6 @@ from app.patients import service as patients
 from app.reference.service import catalog
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"])
-Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
-Writer = Annotated[Actor, Authorize(Permission.CLINICAL_WRITE)]
 
 
 def _out(session: Session, response: Response, assessment: Assessment) -> AssessmentOut:
@@ -44,7 +40,7 @@ def _out(session: Session, response: Response, assessment: Assessment) -> Assess
 @router.post("/patients/{patient_id}/assessments", status_code=201, response_model=AssessmentOut,
              operation_id="createAssessment", summary="Chart a Gunn segmental assessment (draft)",
              responses=problem_responses(400, 401, 403, 404, 409, 422))
-def create_assessment(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: AssessmentCreate,
+def create_assessment(session: SessionDep, actor: ClinicalWriter, patient_id: uuid.UUID, body: AssessmentCreate,
                       response: Response) -> AssessmentOut:
     assessment = service.create(session, actor, patients.get(session, patient_id), body)
     response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
@@ -55,7 +51,7 @@ def create_assessment(session: SessionDep, actor: Writer, patient_id: uuid.UUID,
             operation_id="listAssessments", summary="A patient's assessments, newest first",
             responses=problem_responses(401, 403, 404, 422))
 def list_assessments(
-    session: SessionDep, actor: Reader, patient_id: uuid.UUID, page: PageParamsDep,
+    session: SessionDep, actor: ClinicalReader, patient_id: uuid.UUID, page: PageParamsDep,
     episode_id: uuid.UUID | None = None,
     status: Annotated[RecordStatusName | None, Query()] = None,
     include_discarded: bool = False,
@@ -68,7 +64,7 @@ def list_assessments(
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut, operation_id="getAssessment",
             summary="Read an assessment (current content)", responses=problem_responses(401, 403, 404, 422))
-def get_assessment(session: SessionDep, actor: Reader, assessment_id: uuid.UUID,
+def get_assessment(session: SessionDep, actor: ClinicalReader, assessment_id: uuid.UUID,
                    response: Response) -> AssessmentOut:
     return _out(session, response, service.read(session, actor, assessment_id))
 
@@ -76,7 +72,7 @@ def get_assessment(session: SessionDep, actor: Reader, assessment_id: uuid.UUID,
 @router.patch("/assessments/{assessment_id}", response_model=AssessmentOut, operation_id="updateAssessment",
               summary="Edit a draft assessment (author only, If-Match required)",
               responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428))
-def update_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUID, body: AssessmentUpdate,
+def update_assessment(session: SessionDep, actor: ClinicalWriter, assessment_id: uuid.UUID, body: AssessmentUpdate,
                       expected: DeferredIfMatch, response: Response) -> AssessmentOut:
     assessment = service.update_draft(session, actor, service.get(session, assessment_id), body, expected)
     return _out(session, response, assessment)
@@ -85,7 +81,7 @@ def update_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UU
 @router.delete("/assessments/{assessment_id}", status_code=204, operation_id="discardAssessment",
                summary="Discard a draft (kept, hidden from lists); signed notes answer 409",
                responses=problem_responses(401, 403, 404, 409))
-def discard_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUID) -> Response:
+def discard_assessment(session: SessionDep, actor: ClinicalWriter, assessment_id: uuid.UUID) -> Response:
     service.discard(session, actor, service.get(session, assessment_id))
     return Response(status_code=204)
 
@@ -93,7 +89,7 @@ def discard_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.U
 @router.post("/assessments/{assessment_id}/sign", response_model=AssessmentOut, operation_id="signAssessment",
              summary="Sign (author only): locks the content and stamps signer, time and content hash",
              responses=problem_responses(401, 403, 404, 409, 412, 422))
-def sign_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUID, expected: OptionalIfMatch,
+def sign_assessment(session: SessionDep, actor: ClinicalWriter, assessment_id: uuid.UUID, expected: OptionalIfMatch,
                     response: Response) -> AssessmentOut:
     assessment = service.sign(session, actor, service.get(session, assessment_id), expected)
     return _out(session, response, assessment)
@@ -102,13 +98,13 @@ def sign_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUID
 @router.post("/assessments/{assessment_id}/amendments", status_code=201, response_model=AssessmentOut,
              operation_id="amendAssessment", summary="Correct a signed assessment: a new revision with a reason",
              responses=problem_responses(400, 401, 403, 404, 409, 412, 422))
-def amend_assessment(session: SessionDep, actor: Writer, assessment_id: uuid.UUID, body: AmendmentCreate,
+def amend_assessment(session: SessionDep, actor: ClinicalWriter, assessment_id: uuid.UUID, body: AmendmentCreate,
                      expected: OptionalIfMatch, response: Response) -> AssessmentOut:
     assessment = service.amend(session, actor, service.get(session, assessment_id), body, expected)
     return _out(session, response, assessment)
 
 
-add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader, path="/assessments",
+add_history_routes(router, service.notes, session_dep=SessionDep, reader=ClinicalReader, path="/assessments",
                    id_param="assessment_id", detail=RevisionDetail, noun="Assessment")
 
 
@@ -116,7 +112,7 @@ add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader,
             operation_id="getSegmentalSummary",
             summary="Per level and side: signs, involvement, and suggested needling targets",
             responses=problem_responses(401, 403, 404))
-def segmental_summary(session: SessionDep, actor: Reader, assessment_id: uuid.UUID) -> SegmentalSummary:
+def segmental_summary(session: SessionDep, actor: ClinicalReader, assessment_id: uuid.UUID) -> SegmentalSummary:
     assessment = service.read(session, actor, assessment_id)
     return summarise(catalog(session), service.content_of(assessment), str(assessment.id))
 
@@ -125,7 +121,7 @@ def segmental_summary(session: SessionDep, actor: Reader, assessment_id: uuid.UU
             summary="The segmental map as a standalone SVG picture",
             responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG image"},
                        **problem_responses(401, 403, 404)})
-def segmental_map(session: SessionDep, actor: Reader, assessment_id: uuid.UUID) -> Response:
+def segmental_map(session: SessionDep, actor: ClinicalReader, assessment_id: uuid.UUID) -> Response:
     assessment = service.read(session, actor, assessment_id)
     cat = catalog(session)
     zone = ZoneInfo(clinic.profile(session).time_zone)

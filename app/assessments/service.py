@@ -24,6 +24,7 @@ from app.kit import clinical_record
 from app.kit.actor import Actor
 from app.kit.clinical_note_service import ClinicalNoteService, validated_content
 from app.kit.errors import Unprocessable
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams
 from app.models.base import utcnow
 from app.models.clinical import Assessment
@@ -65,6 +66,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: AssessmentCre
     session.add(assessment)
     session.flush()
     notes.audit(session, actor, "create", assessment)
+    announce(session, EventType.ASSESSMENT_CREATED, assessment)
     return assessment
 
 
@@ -76,6 +78,7 @@ def update_draft(session: Session, actor: Actor, assessment: Assessment, data: A
     assessment.assessed_at = content.assessed_at
     session.flush()
     notes.audit(session, actor, "update", assessment, detail={"fields": sorted(data.model_fields_set)})
+    announce(session, EventType.ASSESSMENT_UPDATED, assessment)
     return assessment
 
 

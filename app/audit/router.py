@@ -8,11 +8,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from app.audit.schemas import AuditEventOut
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import AuditReader
 from app.db import SessionDep
 from app.kit import audit
-from app.kit.actor import Actor
 from app.kit.errors import field_error, problem_responses
 from app.kit.isodates import IsoDateTimeText
 from app.kit.pagination import Page, PageParamsDep, paginate
@@ -24,7 +22,7 @@ router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
 @router.get("", response_model=Page[AuditEventOut], operation_id="listAuditEvents",
             summary="Search the audit trail, newest first", responses=problem_responses(401, 403, 422))
 def list_audit_events(
-    session: SessionDep, actor: Annotated[Actor, Authorize(Permission.AUDIT_READ)], page: PageParamsDep,
+    session: SessionDep, actor: AuditReader, page: PageParamsDep,
     patient_id: uuid.UUID | None = None, actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=30)] = None,
     since: Annotated[IsoDateTimeText | None, Query(description="Inclusive lower bound (ISO 8601 with offset)")] = None,

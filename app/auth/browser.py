@@ -29,17 +29,13 @@ from starlette.datastructures import State
 from app.auth import tokens
 from app.auth.permissions import ROLE_PERMISSIONS
 from app.kit.actor import Actor
-from app.kit.errors import Forbidden, NotAuthenticated
+from app.kit.errors import CsrfRefused, NotAuthenticated
 from app.models.user import AuthToken
 
 SESSION_COOKIE = "__Host-imschart_session"
 LOGIN_COOKIE = "__Host-imschart_login"  # the login form's double-submit nonce
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
-
-
-class CsrfRefused(Forbidden):
-    slug, title = "csrf-refused", "Missing or wrong CSRF token"
 
 
 @dataclass(frozen=True)

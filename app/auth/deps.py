@@ -82,8 +82,8 @@ def principal(state: State, session: Session, authorization: str) -> str | None:
 
 
 def Authorize(permission: Permission, *, care: bool = True) -> Any:
-    """`actor: Annotated[Actor, Authorize(Permission.X)]`: 403 (and an audited denial) unless the access
-    policy allows it."""
+    """`Annotated[Actor, Authorize(Permission.X)]`: 403 (and an audited denial) unless the access policy
+    allows it. Routes use the named guards in `app.auth.guards` (`ClinicalReader`, ...), each defined once."""
 
     def check(request: Request, session: SessionDep, actor: CurrentActor) -> Actor:
         policy.authorize(session, request, actor, permission, care=care)  # the one access policy

@@ -5,12 +5,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from app.auth import service
-from app.auth.deps import Authorize
+from app.auth.guards import SignedIn
 from app.auth.passwords import MAX_PASSWORD_LENGTH
-from app.auth.permissions import Permission
 from app.auth.schemas import TokenOut
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -39,6 +37,6 @@ def issue_token(request: Request, response: Response, session: SessionDep,
 
 @router.post("/logout", status_code=204, operation_id="logout", summary="Revoke the token of this request",
              responses=problem_responses(401))
-def logout(session: SessionDep, actor: Annotated[Actor, Authorize(Permission.AUTHENTICATED)]) -> Response:
+def logout(session: SessionDep, actor: SignedIn) -> Response:
     service.logout(session, actor)
     return Response(status_code=204)

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicalReader
 from app.chart import service
 from app.chart.schemas import Chart
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 from app.patients import service as patients
 
@@ -20,6 +17,6 @@ router = APIRouter(prefix="/api/v1", tags=["chart"])
 @router.get("/patients/{patient_id}/chart", response_model=Chart, operation_id="getPatientChart",
             summary="Today's view: demographics, open episodes, consents, current screen, latest assessment, "
                     "recent sessions and progress", responses=problem_responses(401, 403, 404))
-def patient_chart(session: SessionDep, actor: Annotated[Actor, Authorize(Permission.CLINICAL_READ)],
+def patient_chart(session: SessionDep, actor: ClinicalReader,
                   patient_id: uuid.UUID) -> Chart:
     return service.chart(session, actor, patients.get(session, patient_id))

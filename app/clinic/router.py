@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Response
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicWriter, SignedIn
 from app.clinic import service
 from app.clinic.schemas import ClinicOut, ClinicUpdate
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 from app.kit.etag import IfMatch, set_etag
 
@@ -18,7 +14,7 @@ router = APIRouter(prefix="/api/v1/clinic", tags=["clinic"])
 
 @router.get("", response_model=ClinicOut, operation_id="getClinic", summary="The clinic profile",
             responses=problem_responses(401))
-def get_clinic(session: SessionDep, _: Annotated[Actor, Authorize(Permission.AUTHENTICATED)],
+def get_clinic(session: SessionDep, _: SignedIn,
                response: Response) -> ClinicOut:
     clinic = service.get(session)
     set_etag(response, clinic.version)
@@ -27,7 +23,7 @@ def get_clinic(session: SessionDep, _: Annotated[Actor, Authorize(Permission.AUT
 
 @router.patch("", response_model=ClinicOut, operation_id="updateClinic", summary="Update the clinic profile",
               responses=problem_responses(401, 403, 412, 422, 428))
-def update_clinic(session: SessionDep, actor: Annotated[Actor, Authorize(Permission.CLINIC_WRITE)],
+def update_clinic(session: SessionDep, actor: ClinicWriter,
                   body: ClinicUpdate, expected: IfMatch, response: Response) -> ClinicOut:
     clinic = service.update(session, actor, body, expected)
     set_etag(response, clinic.version)

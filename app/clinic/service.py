@@ -22,6 +22,7 @@ from app.clinic.schemas import ClinicUpdate
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.etag import check_version
+from app.kit.events import EventType, announce
 from app.kit.patch import changes_of
 from app.models.base import utcnow
 from app.models.clinic import CLINIC_ROW_ID, Clinic
@@ -112,6 +113,7 @@ def update(session: Session, actor: Actor, data: ClinicUpdate, expected_version:
     session.flush()
     audit.record(session, actor, "update", resource_type="Clinic", resource_id=clinic.id,
                  resource_version=clinic.version, detail={"fields": sorted(changes)})
+    announce(session, EventType.CLINIC_UPDATED, clinic)
     return clinic
 
 

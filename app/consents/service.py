@@ -14,6 +14,7 @@ from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.dates import CLOCK_SKEW, not_in_future
 from app.kit.errors import Conflict, NotFound, field_error
+from app.kit.events import EventType, announce
 from app.models.base import utcnow
 from app.models.patient import Patient
 from app.models.treatment import Consent
@@ -53,6 +54,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: ConsentCreate
     session.add(consent)
     session.flush()
     _audit(session, actor, "create", consent)
+    announce(session, EventType.CONSENT_CREATED, consent)
     return consent
 
 
@@ -73,6 +75,7 @@ def withdraw(session: Session, actor: Actor, consent: Consent, data: ConsentWith
     consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_reason = when, withdrawn_by, data.reason
     session.flush()
     _audit(session, actor, "withdraw", consent)
+    announce(session, EventType.CONSENT_UPDATED, consent)
     return consent
 
 

@@ -14,6 +14,7 @@ from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.errors import Conflict, DomainError, FieldError, Unprocessable, field_error
 from app.kit.etag import check_version, require_version
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.kit.repository import get_or_404
 from app.models.clinical import Episode
@@ -55,6 +56,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: EpisodeCreate
     session.add(episode)
     session.flush()
     _audit(session, actor, "create", episode)
+    announce(session, EventType.EPISODE_CREATED, episode)
     return episode
 
 
@@ -76,6 +78,7 @@ def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate
         setattr(episode, name, value)
     session.flush()
     _audit(session, actor, "update", episode, detail={"fields": sorted(changes)})
+    announce(session, EventType.EPISODE_UPDATED, episode)
     return episode
 
 
@@ -96,6 +99,7 @@ def discharge(session: Session, actor: Actor, episode: Episode, data: EpisodeDis
     episode.discharge_reason, episode.discharge_outcome = data.discharge_reason, data.discharge_outcome
     session.flush()
     _audit(session, actor, "discharge", episode)
+    announce(session, EventType.EPISODE_UPDATED, episode)
     return episode
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
@@ -12,19 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.access import policy
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicExporter
 from app.db import SessionDep
 from app.jobs import heartbeats, retention
-from app.jobs.files import Gone, jobs_dir
+from app.jobs.files import jobs_dir
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.dates import UtcInstant
-from app.kit.errors import PROBLEM_JSON, Conflict, NotFound, Problem, problem_responses
+from app.kit.errors import PROBLEM_JSON, Conflict, ExportGone, NotFound, Problem, problem_responses
 from app.models.integration import ExportJob
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
-Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
 WAITING_DESCRIPTION = ("Set while the job waits and no background worker has been seen for a while: why it is "
                        "not moving and what to run")
 
@@ -56,7 +54,7 @@ class ExportOut(BaseModel):
 
 @router.post("", status_code=202, response_model=ExportOut, operation_id="startExport",
              summary="Export the whole clinic (runs in the background)", responses=problem_responses(401, 403, 422))
-def start_export(request: Request, session: SessionDep, actor: Exporter, body: ExportRequest,
+def start_export(request: Request, session: SessionDep, actor: ClinicExporter, body: ExportRequest,
                  response: Response) -> ExportOut:
     job = ExportJob(kind="clinic", format=body.format, since=body.since, status="queued", records_done=0,
                     requested_by=actor.id, requested_by_type=actor.type,
@@ -86,7 +84,7 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
 
 @router.get("/{job_id}", response_model=ExportOut, operation_id="getExport", summary="Export status and progress",
             responses=problem_responses(401, 403, 404))
-def get_export(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID,
+def get_export(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID,
                response: Response) -> ExportOut:
     job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
@@ -99,15 +97,15 @@ def get_export(request: Request, session: SessionDep, actor: Exporter, job_id: u
                        **problem_responses(401, 403, 404, 409),
                        410: {"model": Problem, "content": {PROBLEM_JSON: {}},
                              "description": "The archive was removed from the server"}})
-def download_export(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> FileResponse:
+def download_export(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> FileResponse:
     job = _job(session, request, actor, job_id)
     if job.status == "expired":
-        raise Gone(f"Export {job.id} expired and its archive was deleted; start a new export")
+        raise ExportGone(f"Export {job.id} expired and its archive was deleted; start a new export")
     if job.status != "completed" or not job.file_name:
         raise Conflict(f"The export is {job.status}; poll GET /api/v1/exports/{job.id} until it is completed")
     path = jobs_dir(request.app.state.settings.data_dir) / job.file_name
     if not path.is_file():
-        raise Gone(f"The archive of export {job.id} is no longer on this server; start a new export")
+        raise ExportGone(f"The archive of export {job.id} is no longer on this server; start a new export")
     audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id,
                  detail={"file": job.file_name})
     return FileResponse(path, media_type="application/zip", filename=job.file_name)

@@ -10,12 +10,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import PatientExporter
 from app.db import SessionDep
 from app.fhir import compartment
 from app.kit import audit
-from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
@@ -63,7 +61,7 @@ def record_json(session: Session, record: patient_record.PatientRecord) -> dict[
             responses={200: {"content": {"application/json": {}, "application/fhir+json": {}, "application/pdf": {}},
                              "description": "The record"}, **problem_responses(401, 403, 404, 422)})
 def export_patient(request: Request, session: SessionDep,
-                   actor: Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)], patient_id: uuid.UUID,
+                   actor: PatientExporter, patient_id: uuid.UUID,
                    format: Annotated[Literal["json", "fhir", "pdf"], Query()] = "json") -> Response:
     """Admin: any patient. Therapist: the patients on whose care team they are (app.access.policy, checked by
     `Authorize` for the patient in the path); others 403."""

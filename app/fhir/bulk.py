@@ -16,35 +16,29 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from app.access import policy
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicExporter
 from app.db import SessionDep
 from app.fhir.router import FHIR_JSON, TYPES
 from app.fhir.tasks import NDJSON, output_dir
 from app.jobs import heartbeats, retention
-from app.jobs.files import Gone
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.dates import utc_param
-from app.kit.errors import DomainError, NotFound, Problem, field_error, problem_responses
+from app.kit.errors import (
+    BadRequest,
+    ExportFailed,
+    ExportGone,
+    NotFound,
+    Problem,
+    field_error,
+    problem_responses,
+)
 from app.kit.isodates import IsoDateTimeText
 from app.models.base import utcnow
 from app.models.integration import ExportJob
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
-Exporter = Annotated[Actor, Authorize(Permission.EXPORT)]
 
-
-class BadRequest(DomainError):
-    status, slug, title = 400, "bad-request", "Bad request"
-
-
-class ExportFailed(DomainError):
-    """Polling a job that failed. Bulk Data Access IG v2 (status request, error status): "the server SHALL
-    return an HTTP status code of 4XX or 5XX ... [with] a FHIR OperationOutcome"; a job that broke on our
-    side is a server error, so this is the one place the API answers 5xx by design."""
-
-    status, slug, title = 500, "export-failed", "The export failed"
 
 
 # What each kick-off level can export, and why the rest is refused (Bulk Data v2, _type: a server SHOULD answer a
@@ -102,7 +96,7 @@ def _kick_off(request: Request, session: Session, actor: Actor, level: str, pref
 
 @router.get("/$export", operation_id="bulkExportSystem", summary="Bulk Data kick-off: every patient's data",
             status_code=202, response_class=Response, responses=problem_responses(400, 401, 403, 422))
-def export_system(request: Request, session: SessionDep, actor: Exporter,
+def export_system(request: Request, session: SessionDep, actor: ClinicExporter,
                   prefer: Annotated[str | None, Header()] = None,
                   types: Annotated[str | None, Query(alias="_type")] = None,
                   since: Annotated[IsoDateTimeText | None, Query(alias="_since")] = None,
@@ -112,7 +106,7 @@ def export_system(request: Request, session: SessionDep, actor: Exporter,
 
 @router.get("/Patient/$export", operation_id="bulkExportPatients", summary="Bulk Data kick-off: all patients",
             status_code=202, response_class=Response, responses=problem_responses(400, 401, 403, 422))
-def export_patients(request: Request, session: SessionDep, actor: Exporter,
+def export_patients(request: Request, session: SessionDep, actor: ClinicExporter,
                     prefer: Annotated[str | None, Header()] = None,
                     types: Annotated[str | None, Query(alias="_type")] = None,
                     since: Annotated[IsoDateTimeText | None, Query(alias="_since")] = None,
@@ -155,7 +149,7 @@ def _parameters(body: Any) -> tuple[str | None, datetime | None, str | None]:
 
 @router.post("/$export", operation_id="bulkExportSystemPost", summary="Bulk Data kick-off (POST with Parameters)",
              status_code=202, responses=problem_responses(400, 401, 403, 422))
-def export_system_post(request: Request, session: SessionDep, actor: Exporter, body: KickOff = None,
+def export_system_post(request: Request, session: SessionDep, actor: ClinicExporter, body: KickOff = None,
                        prefer: Annotated[str | None, Header()] = None) -> Response:
     types, since, output = _parameters(body)
     return _kick_off(request, session, actor, "system", prefer, types, since, output)
@@ -164,7 +158,7 @@ def export_system_post(request: Request, session: SessionDep, actor: Exporter, b
 @router.post("/Patient/$export", operation_id="bulkExportPatientsPost",
              summary="Bulk Data kick-off for all patients (POST with Parameters)", status_code=202,
              responses=problem_responses(400, 401, 403, 422))
-def export_patients_post(request: Request, session: SessionDep, actor: Exporter, body: KickOff = None,
+def export_patients_post(request: Request, session: SessionDep, actor: ClinicExporter, body: KickOff = None,
                          prefer: Annotated[str | None, Header()] = None) -> Response:
     types, since, output = _parameters(body)
     return _kick_off(request, session, actor, "patient", prefer, types, since, output)
@@ -177,7 +171,7 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
         raise NotFound(f"No bulk export {job_id}")
     policy.require_job_access(session, request, actor, job, f"No bulk export {job_id}")
     if job.status == "expired":
-        raise Gone(f"Bulk export {job.id} expired and its files were deleted; start a new export")
+        raise ExportGone(f"Bulk export {job.id} expired and its files were deleted; start a new export")
     return job
 
 
@@ -192,7 +186,7 @@ def _job(session: Session, request: Request, actor: Actor, job_id: uuid.UUID) ->
                 "description": "The export job failed (an OperationOutcome; Bulk Data's error status)"},
                 410: {"model": Problem, "content": {FHIR_JSON: {}},
                       "description": "The export expired and its files were deleted"}})
-def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
+def status(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> Response:
     job = _job(session, request, actor, job_id)
     if job.status in ("queued", "running"):
         progress = f"{job.status}: {job.records_done} resources" + (f" ({job.current_table})" if job.current_table
@@ -213,7 +207,7 @@ def status(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
 
 @router.delete("/$export-poll/{job_id}", status_code=202, response_class=Response, operation_id="bulkExportCancel",
                summary="Cancel a bulk export and delete its files", responses=problem_responses(401, 403, 404))
-def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID) -> Response:
+def cancel(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID) -> Response:
     job = _job(session, request, actor, job_id)
     job.status, job.finished_at = "cancelled", utcnow()
     session.flush()
@@ -226,13 +220,14 @@ def cancel(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.
             summary="One NDJSON output file", response_class=FileResponse,
             responses={200: {"content": {NDJSON: {}}, "description": "NDJSON"}, **problem_responses(401, 403, 404),
                        410: {"model": Problem, "content": {FHIR_JSON: {}}, "description": "The file was removed"}})
-def download(request: Request, session: SessionDep, actor: Exporter, job_id: uuid.UUID, name: str) -> FileResponse:
+def download(request: Request, session: SessionDep, actor: ClinicExporter, job_id: uuid.UUID,
+             name: str) -> FileResponse:
     job = _job(session, request, actor, job_id)
     files = (job.manifest or {}).get("files", {})
     if job.status != "completed" or name not in files:
         raise NotFound(f"No file {name} in this export")
     path = output_dir(request.app.state.settings.data_dir, job.id) / name
     if not path.is_file():
-        raise Gone(f"{name} of bulk export {job.id} is no longer on this server; start a new export")
+        raise ExportGone(f"{name} of bulk export {job.id} is no longer on this server; start a new export")
     audit.record(session, actor, "download", resource_type="ExportJob", resource_id=job.id, detail={"file": name})
     return FileResponse(path, media_type=NDJSON)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -15,15 +15,14 @@ from sqlalchemy.orm import Session
 
 from app.access import policy
 from app.appointments import fhir as appointment_fhir
-from app.auth.deps import Authorize
+from app.auth.guards import ClinicalReader, PatientExporter
 from app.auth.permissions import Permission
 from app.clinic import service as clinic
 from app.db import SessionDep
 from app.fhir import capability, compartment, mapping, search_params
 from app.fhir import search as fhir_search
 from app.kit import audit
-from app.kit.actor import Actor
-from app.kit.errors import NotFound, problem_responses
+from app.kit.errors import NotFound, SearchError, problem_responses
 from app.models.appointment import Appointment
 from app.models.base import utcnow
 from app.models.clinical import Assessment, ClinicalRevision, Episode
@@ -42,8 +41,6 @@ class FHIRResponse(JSONResponse):
 
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], default_response_class=FHIRResponse)
-Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
-PatientExporter = Annotated[Actor, Authorize(Permission.PATIENT_EXPORT)]
 TYPES = ("Patient", "Practitioner", "Encounter", "Condition", "Observation", "Procedure", "Consent", "Provenance",
          "Appointment", "Schedule", "Slot")
 SCHEDULING = ("Schedule", "Slot")  # not in a patient's compartment: a therapist's bookable time (issue 14)
@@ -116,7 +113,7 @@ def everything(request: Request, session: SessionDep, actor: PatientExporter, pa
 
 @router.get("/{resource_type}/{rid}", operation_id="fhirRead", summary="Read a resource",
             responses=problem_responses(401, 403, 404))
-def read(request: Request, session: SessionDep, actor: Reader, resource_type: str, rid: str) -> JSONResponse:
+def read(request: Request, session: SessionDep, actor: ClinicalReader, resource_type: str, rid: str) -> JSONResponse:
     if resource_type not in TYPES:
         raise NotFound(f"Resource type {resource_type} is not supported")
     if resource_type == "Practitioner":
@@ -172,7 +169,7 @@ def _search_parameters() -> list[dict[str, Any]]:
             "resources by patient/subject, date, code, status, encounter; _lastUpdated, _count, _sort, _summary, "
             "_include", responses=problem_responses(400, 401, 403, 404),
             openapi_extra={"parameters": _search_parameters()})
-def search(request: Request, session: SessionDep, actor: Reader, resource_type: str) -> JSONResponse:
+def search(request: Request, session: SessionDep, actor: ClinicalReader, resource_type: str) -> JSONResponse:
     if resource_type not in TYPES:
         raise NotFound(f"Resource type {resource_type} is not supported")
     strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
@@ -228,7 +225,7 @@ def _scheduling(session: Session, q: search_params.Query, zone: ZoneInfo) -> lis
         return appointment_fhir.find_schedules(session, therapist)
     schedules = [a for _, alts in q.values("schedule") for a in alts]
     if not schedules:
-        raise search_params.SearchError("searching Slot needs schedule=Schedule/<id>")
+        raise SearchError("searching Slot needs schedule=Schedule/<id>")
     lower, upper = utcnow(), None
     for _, alts in q.values("start"):
         for raw in alts:

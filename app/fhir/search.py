@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from app.fhir import codes as c
 from app.fhir import mapping
-from app.fhir.search_params import DateRange, Query, SearchError, date_bounds, parse_date, token
+from app.fhir.search_params import DateRange, Query, date_bounds, parse_date, token
+from app.kit.errors import SearchError
 from app.kit.pagination import PageParams, paginate
 from app.models.patient import Patient
 from app.models.user import User

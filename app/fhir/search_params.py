@@ -14,15 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.kit.errors import DomainError
+from app.kit.errors import SearchError
 
 MAX_COUNT, DEFAULT_COUNT = 200, 50
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 SP = "http://hl7.org/fhir/SearchParameter/"
-
-
-class SearchError(DomainError):
-    status, slug, title = 400, "invalid-search", "Invalid search"
 
 
 @dataclass(frozen=True)

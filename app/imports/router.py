@@ -4,16 +4,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import PatientsImporter
 from app.db import SessionDep
 from app.imports import service
 from app.imports.schemas import ImportReport
-from app.kit.actor import Actor
 from app.kit.errors import problem_responses
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
-Importer = Annotated[Actor, Authorize(Permission.PATIENTS_IMPORT)]
 
 
 @router.post("/patients", response_model=ImportReport, operation_id="importPatients",
@@ -26,7 +23,7 @@ Importer = Annotated[Actor, Authorize(Permission.PATIENTS_IMPORT)]
              responses={**problem_responses(401, 403, 409, 413, 422),
                         201: {"model": ImportReport, "description": "Imported"}})
 def import_patients(
-    session: SessionDep, actor: Importer, response: Response,
+    session: SessionDep, actor: PatientsImporter, response: Response,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-1252; comma, semicolon or tab) or a "
                                                  "FHIR Bundle of Patient resources (JSON)")],
     dry_run: Annotated[bool, Query(description="Report only; create nothing")] = False,

@@ -1,7 +1,7 @@
 """GET /api/v1/changes: every change in commit order, for incremental sync.
 
 Open to any credential; each reader sees only the resource types its permissions read
-(`app.kit.events.RESOURCES`): a key with clinical:read alone follows clinical records, one with
+(`app.kit.events.SCOPE_OF`): a key with clinical:read alone follows clinical records, one with
 patients:read alone follows demographics, and staff records appear only for admins.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.access import policy
-from app.auth.deps import Authorize
+from app.auth.guards import SignedIn
 from app.auth.permissions import Permission
 from app.db import SessionDep
 from app.kit import audit
@@ -52,7 +52,7 @@ class ChangesPage(BaseModel):
             "users need staff:manage (admins); the clinic profile is visible to everyone.",
             responses=problem_responses(401, 403, 422))
 def list_changes(
-    session: SessionDep, actor: Annotated[Actor, Authorize(Permission.AUTHENTICATED)],
+    session: SessionDep, actor: SignedIn,
     after: Annotated[str | None, Query(max_length=20, description="A cursor from a previous page; omit to start")]
     = None,
     types: Annotated[str | None, Query(max_length=200, description="Comma-separated, e.g. patient,treatment")] = None,

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import api_keys
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import IntegrationsManager
 from app.auth.tokens import hash_token
 from app.db import SessionDep
 from app.integrations.client_schemas import ApiClientCreate, ApiClientCreated, ApiClientOut
 from app.kit import audit
-from app.kit.actor import Actor
 from app.kit.errors import Conflict, problem_responses
 from app.kit.repository import get_or_404
 from app.models.base import utcnow
 from app.models.integration import ApiClient
 
 router = APIRouter(prefix="/api/v1/api-clients", tags=["integrations"])
-Admin = Annotated[Actor, Authorize(Permission.INTEGRATIONS_MANAGE)]
 
 
 def _out(client: ApiClient) -> ApiClientOut:
@@ -39,7 +35,7 @@ def _get(session: Session, client_id: uuid.UUID) -> ApiClient:
 @router.post("", status_code=201, response_model=ApiClientCreated, operation_id="createApiClient",
              summary="Register an integration; the key is in this response only",
              responses=problem_responses(401, 403, 422))
-def create_api_client(request: Request, session: SessionDep, actor: Admin, body: ApiClientCreate,
+def create_api_client(request: Request, session: SessionDep, actor: IntegrationsManager, body: ApiClientCreate,
                       response: Response) -> ApiClientCreated:
     key = api_keys.new_key()
     client = ApiClient(name=body.name, scopes=sorted(set(body.scopes)),
@@ -57,20 +53,20 @@ def create_api_client(request: Request, session: SessionDep, actor: Admin, body:
 
 @router.get("", response_model=list[ApiClientOut], operation_id="listApiClients", summary="Registered integrations",
             responses=problem_responses(401, 403))
-def list_api_clients(session: SessionDep, _: Admin) -> list[ApiClientOut]:
+def list_api_clients(session: SessionDep, _: IntegrationsManager) -> list[ApiClientOut]:
     clients: Sequence[ApiClient] = session.scalars(select(ApiClient).order_by(ApiClient.created_at)).all()
     return [_out(c) for c in clients]
 
 
 @router.get("/{client_id}", response_model=ApiClientOut, operation_id="getApiClient", summary="One integration",
             responses=problem_responses(401, 403, 404))
-def get_api_client(session: SessionDep, _: Admin, client_id: uuid.UUID) -> ApiClientOut:
+def get_api_client(session: SessionDep, _: IntegrationsManager, client_id: uuid.UUID) -> ApiClientOut:
     return _out(_get(session, client_id))
 
 
 @router.post("/{client_id}/revoke", response_model=ApiClientOut, operation_id="revokeApiClient",
              summary="Revoke a key: it stops working at once", responses=problem_responses(401, 403, 404, 409))
-def revoke_api_client(session: SessionDep, actor: Admin, client_id: uuid.UUID) -> ApiClientOut:
+def revoke_api_client(session: SessionDep, actor: IntegrationsManager, client_id: uuid.UUID) -> ApiClientOut:
     client = _get(session, client_id)
     if client.revoked_at is not None:
         raise Conflict("This key is already revoked")

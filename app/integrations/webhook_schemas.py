@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.kit.events import known_event_type
+from app.kit.events import EventType, known_event_type
 
 # What a subscription may be sent: the API-client scopes, and staff:manage (user.* events) for admins.
 WebhookScope = Literal["patients:read", "patients:write", "clinical:read", "clinical:write", "export", "webhooks",
@@ -20,6 +20,9 @@ def _known(pattern: str) -> str:
     return pattern
 
 
+# The published catalogue (OpenAPI shows it on every event_types field): what services announce.
+EVENT_TYPES_DOC = ("`*`, `<resource>.*` or one of the event types: " + ", ".join(f"`{t}`" for t in EventType))
+
 EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\*|[a-z]+\.(\*|[a-z_]+))$"),
                          AfterValidator(_known)]
 
@@ -30,7 +33,8 @@ class WebhookCreate(BaseModel):
         "scopes": ["patients:read", "clinical:read"]}]})
 
     url: Annotated[str, StringConstraints(max_length=2000)] = Field(examples=["https://booking.example/ims-hooks"])
-    event_types: list[EventPattern] = Field(min_length=1, examples=[["patient.created", "treatment.signed"]])
+    event_types: list[EventPattern] = Field(min_length=1, examples=[["patient.created", "treatment.signed"]],
+                                            description=EVENT_TYPES_DOC)
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = Field(
         None, description="HMAC key for IMS-Signature; generated (and shown once) when omitted")
     scopes: list[WebhookScope] = Field(
@@ -46,7 +50,7 @@ class WebhookUpdate(BaseModel):
                               json_schema_extra={"examples": [{"event_types": ["patient.*"], "active": False}]})
 
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    event_types: list[EventPattern] | None = Field(None, min_length=1)
+    event_types: list[EventPattern] | None = Field(None, min_length=1, description=EVENT_TYPES_DOC)
     scopes: list[WebhookScope] | None = None
     active: bool | None = None
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable
-from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import WebhookManager
 from app.db import SessionDep
 from app.integrations.urls import UnsafeUrl, check
 from app.integrations.webhook_schemas import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut, WebhookUpdate
@@ -34,12 +32,11 @@ from app.models.base import new_id, utcnow
 from app.models.integration import WebhookDelivery, WebhookSubscription
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["integrations"])
-Manager = Annotated[Actor, Authorize(Permission.WEBHOOKS)]
 
 
 def _check_url(request: Request, url: str) -> None:
     try:
-        check(url, allow_plain_http_loopback=request.app.state.settings.env != "production")
+        check(url, allow_plain_http_loopback=not request.app.state.settings.is_production)
     except UnsafeUrl as exc:
         raise field_error("url", str(exc)) from exc
 
@@ -81,7 +78,7 @@ def _created(sub: WebhookSubscription, secret: str, response: Response) -> Webho
 @router.post("", status_code=201, response_model=WebhookCreated, operation_id="createWebhook",
              summary="Subscribe a URL to events such as patient.created or treatment.signed",
              responses=problem_responses(401, 403, 422))
-def create_webhook(request: Request, session: SessionDep, actor: Manager, body: WebhookCreate,
+def create_webhook(request: Request, session: SessionDep, actor: WebhookManager, body: WebhookCreate,
                    response: Response) -> WebhookCreated:
     _check_scopes(actor, body.scopes, body.event_types)
     _check_url(request, body.url)
@@ -98,14 +95,14 @@ def create_webhook(request: Request, session: SessionDep, actor: Manager, body: 
 
 @router.get("", response_model=list[WebhookOut], operation_id="listWebhooks",
             summary="Subscriptions (those whose scopes you hold)", responses=problem_responses(401, 403))
-def list_webhooks(session: SessionDep, actor: Manager) -> list[WebhookOut]:
+def list_webhooks(session: SessionDep, actor: WebhookManager) -> list[WebhookOut]:
     subs = session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.created_at)).all()
     return [WebhookOut.model_validate(s) for s in subs if _manageable(actor, s)]
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, operation_id="getWebhook", summary="One subscription",
             responses=problem_responses(401, 403, 404))
-def get_webhook(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, response: Response) -> WebhookOut:
+def get_webhook(session: SessionDep, actor: WebhookManager, webhook_id: uuid.UUID, response: Response) -> WebhookOut:
     sub = _get(session, actor, webhook_id)
     set_etag(response, sub.version)
     return WebhookOut.model_validate(sub)
@@ -114,8 +111,8 @@ def get_webhook(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, resp
 @router.patch("/{webhook_id}", response_model=WebhookOut, operation_id="updateWebhook",
               summary="Change URL, events, scopes or pause it (If-Match required)",
               responses=problem_responses(401, 403, 404, 412, 422, 428))
-def update_webhook(request: Request, session: SessionDep, actor: Manager, webhook_id: uuid.UUID, body: WebhookUpdate,
-                   expected: IfMatch, response: Response) -> WebhookOut:
+def update_webhook(request: Request, session: SessionDep, actor: WebhookManager, webhook_id: uuid.UUID,
+                   body: WebhookUpdate, expected: IfMatch, response: Response) -> WebhookOut:
     sub = _get(session, actor, webhook_id)
     check_version(sub.version, expected)
     changes = changes_of(body, ("url", "event_types", "scopes", "active"))
@@ -136,7 +133,8 @@ def update_webhook(request: Request, session: SessionDep, actor: Manager, webhoo
              description="Takes effect at once, for queued deliveries too: every delivery is signed when it is "
              "sent. A receiver still checking the old secret rejects them, and they are retried with backoff, so "
              "nothing is lost while you update it.", responses=problem_responses(401, 403, 404))
-def rotate_secret(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, response: Response) -> WebhookCreated:
+def rotate_secret(session: SessionDep, actor: WebhookManager, webhook_id: uuid.UUID,
+                  response: Response) -> WebhookCreated:
     sub = _get(session, actor, webhook_id)
     secret = _new_secret()
     sub.secret = secret
@@ -148,7 +146,7 @@ def rotate_secret(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, re
 
 @router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut], operation_id="listWebhookDeliveries",
             summary="The delivery log, newest first", responses=problem_responses(401, 403, 404, 422))
-def list_deliveries(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, page: PageParamsDep,
+def list_deliveries(session: SessionDep, actor: WebhookManager, webhook_id: uuid.UUID, page: PageParamsDep,
                     status: str | None = None) -> Page[DeliveryOut]:
     sub = _get(session, actor, webhook_id)
     stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
@@ -177,7 +175,7 @@ def _enqueue(session: Session, sub: WebhookSubscription, event_id: str, event_ty
 @router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202, response_model=DeliveryOut,
              operation_id="redeliverWebhook", summary="Send an event again (a new delivery with the same event id)",
              responses=problem_responses(401, 403, 404))
-def redeliver(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryOut:
+def redeliver(session: SessionDep, actor: WebhookManager, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryOut:
     sub = _get(session, actor, webhook_id)
     original = session.get(WebhookDelivery, delivery_id)
     if original is None or original.subscription_id != sub.id:
@@ -190,7 +188,7 @@ def redeliver(session: SessionDep, actor: Manager, webhook_id: uuid.UUID, delive
 
 @router.post("/{webhook_id}/ping", status_code=202, response_model=DeliveryOut, operation_id="pingWebhook",
              summary="Queue a signed test event (type ping)", responses=problem_responses(401, 403, 404))
-def ping(session: SessionDep, actor: Manager, webhook_id: uuid.UUID) -> DeliveryOut:
+def ping(session: SessionDep, actor: WebhookManager, webhook_id: uuid.UUID) -> DeliveryOut:
     sub = _get(session, actor, webhook_id)
     event_id = f"ping_{new_id().hex}"
     payload: dict[str, object] = {"id": event_id, "type": "ping", "occurred_at": utcnow().isoformat(),

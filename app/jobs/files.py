@@ -11,14 +11,6 @@ import os
 from pathlib import Path
 from typing import IO
 
-from app.kit.errors import DomainError
-
-
-class Gone(DomainError):
-    """A finished export whose files are no longer on disk (cleaned up, or a restore onto a new server)."""
-
-    status, slug, title = 410, "export-gone", "The export's files are no longer available"
-
 
 def jobs_dir(data_dir: Path | str) -> Path:
     """The folder every job's output lives in (`<data dir>/exports`)."""

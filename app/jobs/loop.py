@@ -57,8 +57,8 @@ def run_forever(factory: sessionmaker[Session], *, interval: float = 1.0, produc
 def in_process(factory: sessionmaker[Session], *, production: bool, data_dir: Path) -> Iterator[threading.Thread]:
     """The loop in a daemon thread of the API process, stopped (within 5 s) when the block ends."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, name="imschart-worker", daemon=True, kwargs={
-        "factory": factory, "stop": stop, "production": production, "data_dir": data_dir, "kind": "in_process"})
+    thread = threading.Thread(target=run_forever, name="imschart-worker", daemon=True, kwargs=dict(
+        factory=factory, stop=stop, production=production, data_dir=data_dir, kind="in_process"))
     thread.start()
     try:
         yield thread

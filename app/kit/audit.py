@@ -64,8 +64,6 @@ def record(session: Session, actor: Actor | None, action: str, *, resource_type:
         outcome=outcome, detail=detail,
     )
     session.info.setdefault(_PENDING, []).append(row)
-    events.note(session, action if outcome == "success" else "", resource_type, resource_id, resource_version,
-                patient_id)
 
 
 def record_failure(session: Session, actor: Actor | None, action: str, **kwargs: Any) -> None:

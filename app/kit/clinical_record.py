@@ -21,6 +21,7 @@ from app.kit import audit
 from app.kit.actor import Actor, clinician_id
 from app.kit.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from app.kit.etag import check_version, require_version
+from app.kit.events import EventType, announce
 from app.models.base import utcnow
 from app.models.clinical import ClinicalRevision
 from app.models.enums import RecordStatus, RevisionKind
@@ -98,6 +99,7 @@ def sign(session: Session, record: ClinicalRecord, actor: Actor, record_type: st
     audit.record(session, actor, "sign", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version,
                  detail={"content_hash": record.content_hash})
+    announce(session, EventType(f"{record_type}.signed"), record)
 
 
 def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str, reason: str,
@@ -120,6 +122,7 @@ def amend(session: Session, record: ClinicalRecord, actor: Actor, record_type: s
     audit.record(session, actor, "amend", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version,
                  detail={"revision": record.revision, "content_hash": record.content_hash})
+    announce(session, EventType(f"{record_type}.amended"), record)
 
 
 def discard(session: Session, record: ClinicalRecord, actor: Actor, record_type: str, label: str) -> None:
@@ -135,6 +138,7 @@ def discard(session: Session, record: ClinicalRecord, actor: Actor, record_type:
     session.flush()
     audit.record(session, actor, "discard", resource_type=resource_type, resource_id=record.id,
                  patient_id=record.patient_id, resource_version=record.version)
+    announce(session, EventType(f"{record_type}.deleted"), record)  # a discarded draft leaves the feed's view
 
 
 def accountable(session: Session, actor: Actor, action: str, resource_type: str, patient_id: uuid.UUID,

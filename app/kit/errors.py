@@ -88,6 +88,30 @@ class TooManyRequests(DomainError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+class BadRequest(DomainError):
+    """A request the server cannot act on as sent (a FHIR bulk kick-off without Prefer: respond-async)."""
+
+
+class SearchError(DomainError):
+    """A FHIR search parameter the server cannot honour (rendered as an OperationOutcome under /fhir)."""
+
+    status, slug, title = 400, "invalid-search", "Invalid search"
+
+
+class ExportGone(DomainError):
+    """A finished export whose files are no longer on disk (cleaned up, or a restore onto a new server)."""
+
+    status, slug, title = 410, "export-gone", "The export's files are no longer available"
+
+
+class ExportFailed(DomainError):
+    """Polling a job that failed. Bulk Data Access IG v2 (status request, error status): "the server SHALL
+    return an HTTP status code of 4XX or 5XX ... [with] a FHIR OperationOutcome"; a job that broke on our
+    side is a server error, so this is the one place the API answers 5xx by design."""
+
+    status, slug, title = 500, "export-failed", "The export failed"
+
+
 def field_error(field: str, message: str) -> Unprocessable:
     return Unprocessable(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
 
@@ -252,3 +276,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                     422: "Invalid fields", 428: "If-Match header required", 429: "Too many requests"}
     return {s: {"model": Problem, "description": descriptions.get(s, "Error"),
                 "content": {PROBLEM_JSON: {}}} for s in statuses}
+
+
+class CsrfRefused(Forbidden):
+    """A browser-session request without its session's CSRF token (app.auth.browser): nothing is written."""
+
+    slug, title = "csrf-refused", "Missing or wrong CSRF token"
+
+
+class SignInRequired(NotAuthenticated):
+    """No live browser session: a redirect to the sign-in page (or 401 for page script)."""

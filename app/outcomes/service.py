@@ -13,6 +13,7 @@ from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.dates import not_in_future
 from app.kit.errors import FieldError, Unprocessable, field_error
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.models.base import utcnow
 from app.models.enums import RecordStatus
@@ -45,6 +46,7 @@ def administer(session: Session, actor: Actor, patient: Patient, data: OutcomeCr
     session.flush()
     audit.record(session, actor, "create", resource_type="OutcomeAdministration", resource_id=row.id,
                  patient_id=patient.id, resource_version=1)  # administrations are never edited: one version
+    announce(session, EventType.OUTCOME_CREATED, row, version=1)
     return row
 
 

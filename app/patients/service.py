@@ -16,6 +16,7 @@ from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import Conflict, field_error
 from app.kit.etag import check_version
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.kit.patch import changes_of
 from app.kit.repository import get_or_404
@@ -64,6 +65,7 @@ def create(session: Session, actor: Actor, data: PatientCreate) -> Patient:
     _flush_unique(session, patient.chart_number)
     audit.record(session, actor, "create", resource_type="Patient", resource_id=patient.id,
                  patient_id=patient.id, resource_version=patient.version)
+    announce(session, EventType.PATIENT_CREATED, patient)
     return patient
 
 
@@ -90,19 +92,23 @@ def update_patient(session: Session, actor: Actor, patient: Patient, data: Patie
     _flush_unique(session, patient.chart_number)
     audit.record(session, actor, "update", resource_type="Patient", resource_id=patient.id,
                  patient_id=patient.id, resource_version=patient.version, detail={"fields": sorted(changes)})
+    announce(session, EventType.PATIENT_UPDATED, patient)
     return patient
 
 
 def deactivate(session: Session, actor: Actor, patient: Patient) -> Patient:
+    """Idempotent. A repeat is audited as the deactivation attempt it is (marked `already_inactive`: who
+    asked, and that nothing changed); only a real change is announced, so integrators hear it once."""
     repeat = not patient.active
-    if patient.active:
+    if not repeat:
         patient.active = False
         patient.deactivated_at = utcnow()
         session.flush()
-    # A repeat changes nothing: on the record as a read, so no second patient.deactivated change event.
-    audit.record(session, actor, "read" if repeat else "deactivate", resource_type="Patient", resource_id=patient.id,
+    audit.record(session, actor, "deactivate", resource_type="Patient", resource_id=patient.id,
                  patient_id=patient.id, resource_version=patient.version,
-                 detail={"deactivate": "already inactive"} if repeat else None)
+                 detail={"already_inactive": True} if repeat else None)
+    if not repeat:
+        announce(session, EventType.PATIENT_DEACTIVATED, patient)
     return patient
 
 

@@ -10,21 +10,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import SignedIn
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.errors import NotFound, problem_responses
 from app.reference import service
 from app.reference.schemas import ConditionOut, LevelOut, MuscleOut
 
 router = APIRouter(prefix="/api/v1/reference", tags=["reference"])
-Anyone = Annotated[Actor, Authorize(Permission.AUTHENTICATED)]
 
 
 @router.get("/levels", response_model=list[LevelOut], operation_id="listLevels",
             summary="Nerve-root levels C1-S5 in anatomical order", responses=problem_responses(401))
-def list_levels(session: SessionDep, _: Anyone) -> list[LevelOut]:
+def list_levels(session: SessionDep, _: SignedIn) -> list[LevelOut]:
     """All 30 levels, top to bottom, with the ISNCSCI dermatome key point and the paraspinal segments
     needled with each root. A complete list: not paginated."""
     return [LevelOut.model_validate(lv) for lv in service.catalog(session).levels]
@@ -37,7 +34,7 @@ LEVEL_PATTERN = r"^([Cc][1-8]|[Tt]([1-9]|1[0-2])|[Ll][1-5]|[Ss][1-5]|[Cc][Nn]5)$
             summary="Muscles with their supplying roots; ?level= gives a root's myotome plus its paraspinals",
             responses=problem_responses(401, 422))
 def list_muscles(
-    session: SessionDep, _: Anyone,
+    session: SessionDep, _: SignedIn,
     level: Annotated[str | None, Query(min_length=2, max_length=3, pattern=LEVEL_PATTERN, description=(
         "A root level, e.g. L5: the peripheral muscles it supplies, the cranial-nerve muscles examined with it, "
         "and the paraspinals at its paraspinal_levels"))] = None,
@@ -52,7 +49,7 @@ def list_muscles(
 
 @router.get("/muscles/{code}", response_model=MuscleOut, operation_id="getMuscle", summary="One muscle",
             responses=problem_responses(401, 404))
-def get_muscle(session: SessionDep, _: Anyone, code: str) -> MuscleOut:
+def get_muscle(session: SessionDep, _: SignedIn, code: str) -> MuscleOut:
     muscle = service.catalog(session).muscle(code.lower())
     if muscle is None:
         raise NotFound(f"No muscle {code!r}; see /api/v1/reference/muscles")
@@ -62,6 +59,6 @@ def get_muscle(session: SessionDep, _: Anyone, code: str) -> MuscleOut:
 @router.get("/conditions", response_model=list[ConditionOut], operation_id="listConditions",
             summary="Conditions the clinic treats, with ICD-10-CA codes and the levels examined first",
             responses=problem_responses(401))
-def list_conditions(session: SessionDep, _: Anyone) -> list[ConditionOut]:
+def list_conditions(session: SessionDep, _: SignedIn) -> list[ConditionOut]:
     """Ordered by name. A complete list: not paginated."""
     return [ConditionOut.model_validate(c) for c in service.catalog(session).conditions.values()]

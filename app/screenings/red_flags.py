@@ -17,8 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicalReader, ClinicalWriter
 from app.db import SessionDep
 from app.kit import audit, clinical_record
 from app.kit.actor import Actor
@@ -121,14 +120,12 @@ def acknowledge(session: Session, actor: Actor, patient: Patient, data: Acknowle
 
 
 router = APIRouter(prefix="/api/v1/patients/{patient_id}/red-flags", tags=["screenings"])
-Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
-Writer = Annotated[Actor, Authorize(Permission.CLINICAL_WRITE)]
 
 
 @router.get("", response_model=list[RedFlagsOut], operation_id="listRedFlags",
             summary="Red flags recorded in the patient's assessments, and which still block signing",
             responses=problem_responses(401, 403, 404))
-def list_red_flags(session: SessionDep, actor: Reader, patient_id: uuid.UUID) -> Sequence[RedFlagsOut]:
+def list_red_flags(session: SessionDep, actor: ClinicalReader, patient_id: uuid.UUID) -> Sequence[RedFlagsOut]:
     patient = patients.get(session, patient_id)
     rows = for_patient(session, patient.id)
     audit.record(session, actor, "search", resource_type="RedFlags", patient_id=patient.id,
@@ -140,8 +137,8 @@ def list_red_flags(session: SessionDep, actor: Reader, patient_id: uuid.UUID) ->
              operation_id="acknowledgeRedFlags", summary="Acknowledge an assessment's red flags and say what was done",
              description="By a signed-in clinician (an API client gets 403); 409 when the assessment does not "
                          "record a flag given.", responses=problem_responses(401, 403, 404, 409, 422))
-def acknowledge_red_flags(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: AcknowledgementCreate,
-                          response: Response) -> AcknowledgementOut:
+def acknowledge_red_flags(session: SessionDep, actor: ClinicalWriter, patient_id: uuid.UUID,
+                          body: AcknowledgementCreate, response: Response) -> AcknowledgementOut:
     ack = acknowledge(session, actor, patients.get(session, patient_id), body)
     response.headers["Location"] = f"/api/v1/patients/{patient_id}/red-flags"
     return AcknowledgementOut.model_validate(ack)

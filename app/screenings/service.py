@@ -13,6 +13,7 @@ from app.kit import audit, clinical_record
 from app.kit.actor import Actor
 from app.kit.dates import CLOCK_SKEW, not_in_future
 from app.kit.errors import NotFound, field_error
+from app.kit.events import EventType, announce
 from app.models.base import utcnow
 from app.models.patient import Patient
 from app.models.treatment import PRECAUTIONS, Screening
@@ -49,6 +50,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: ScreeningCrea
     session.flush()
     audit.record(session, actor, "create", resource_type="Screening", resource_id=screening.id,
                  patient_id=patient.id, resource_version=1)  # screens are never edited: one version
+    announce(session, EventType.SCREENING_CREATED, screening, version=1)
     return screening
 
 

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from app.auth.deps import Authorize
-from app.auth.permissions import Permission
+from app.auth.guards import ClinicalReader, ClinicalWriter
 from app.db import SessionDep
-from app.kit.actor import Actor
 from app.kit.clinical_note_routes import add_history_routes
 from app.kit.errors import problem_responses
 from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
@@ -27,8 +24,6 @@ from app.treatments.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["treatments"])
-Reader = Annotated[Actor, Authorize(Permission.CLINICAL_READ)]
-Writer = Annotated[Actor, Authorize(Permission.CLINICAL_WRITE)]
 
 
 def _out(session: Session, response: Response, treatment: Treatment) -> TreatmentOut:
@@ -50,7 +45,7 @@ _CONSENT_AT_SESSION_TIME = (
              "Refused with 409 when a consent is missing or e-stim meets a pacemaker on the screen; other "
              "precautions come back as `warnings`.",
              responses=problem_responses(400, 401, 403, 404, 409, 422))
-def create_treatment(session: SessionDep, actor: Writer, patient_id: uuid.UUID, body: TreatmentCreate,
+def create_treatment(session: SessionDep, actor: ClinicalWriter, patient_id: uuid.UUID, body: TreatmentCreate,
                      response: Response) -> TreatmentOut:
     treatment = service.create(session, actor, patients.get(session, patient_id), body)
     response.headers["Location"] = f"/api/v1/treatments/{treatment.id}"
@@ -59,7 +54,7 @@ def create_treatment(session: SessionDep, actor: Writer, patient_id: uuid.UUID, 
 
 @router.get("/patients/{patient_id}/treatments", response_model=Page[TreatmentOut], operation_id="listTreatments",
             summary="A patient's sessions, newest first", responses=problem_responses(401, 403, 404, 422))
-def list_treatments(session: SessionDep, actor: Reader, patient_id: uuid.UUID, page: PageParamsDep,
+def list_treatments(session: SessionDep, actor: ClinicalReader, patient_id: uuid.UUID, page: PageParamsDep,
                     episode_id: uuid.UUID | None = None, include_discarded: bool = False) -> Page[TreatmentOut]:
     patient = patients.get(session, patient_id)
     rows, cursor = service.list_for_patient(session, actor, patient, page, episode_id=episode_id,
@@ -71,7 +66,8 @@ def list_treatments(session: SessionDep, actor: Reader, patient_id: uuid.UUID, p
 @router.get("/treatments/{treatment_id}", response_model=TreatmentOut, operation_id="getTreatment",
             summary="Read a session (current content, derived counts and precaution warnings)",
             responses=problem_responses(401, 403, 404, 422))
-def get_treatment(session: SessionDep, actor: Reader, treatment_id: uuid.UUID, response: Response) -> TreatmentOut:
+def get_treatment(session: SessionDep, actor: ClinicalReader, treatment_id: uuid.UUID,
+                  response: Response) -> TreatmentOut:
     return _out(session, response, service.read(session, actor, treatment_id))
 
 
@@ -80,7 +76,7 @@ def get_treatment(session: SessionDep, actor: Reader, treatment_id: uuid.UUID, r
               description=_WHO + "E-stim is refused (409) when the session's screen records a pacemaker. "
               "Consent is checked again when the session is signed.",
               responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428))
-def update_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentUpdate,
+def update_treatment(session: SessionDep, actor: ClinicalWriter, treatment_id: uuid.UUID, body: TreatmentUpdate,
                      expected: DeferredIfMatch, response: Response) -> TreatmentOut:
     treatment = service.update_draft(session, actor, service.get(session, treatment_id), body, expected)
     return _out(session, response, treatment)
@@ -89,7 +85,7 @@ def update_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID
 @router.delete("/treatments/{treatment_id}", status_code=204, operation_id="discardTreatment",
                summary="Discard a draft session (kept, hidden from lists); signed sessions answer 409",
                responses=problem_responses(401, 403, 404, 409))
-def discard_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID) -> Response:
+def discard_treatment(session: SessionDep, actor: ClinicalWriter, treatment_id: uuid.UUID) -> Response:
     service.discard(session, actor, service.get(session, treatment_id))
     return Response(status_code=204)
 
@@ -101,7 +97,7 @@ def discard_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUI
              "not removed is documented by its own `retained_needle` adverse event (409 says how many are "
              "unaccounted for).",
              responses=problem_responses(401, 403, 404, 409, 412))
-def sign_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, expected: OptionalIfMatch,
+def sign_treatment(session: SessionDep, actor: ClinicalWriter, treatment_id: uuid.UUID, expected: OptionalIfMatch,
                    response: Response) -> TreatmentOut:
     treatment = service.sign(session, actor, service.get(session, treatment_id), expected)
     return _out(session, response, treatment)
@@ -112,11 +108,11 @@ def sign_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, 
              description=_WHO + "The amended session must pass the same rules as signing. " +
              _CONSENT_AT_SESSION_TIME,
              responses=problem_responses(400, 401, 403, 404, 409, 412, 422))
-def amend_treatment(session: SessionDep, actor: Writer, treatment_id: uuid.UUID, body: TreatmentAmendment,
+def amend_treatment(session: SessionDep, actor: ClinicalWriter, treatment_id: uuid.UUID, body: TreatmentAmendment,
                     expected: OptionalIfMatch, response: Response) -> TreatmentOut:
     treatment = service.amend(session, actor, service.get(session, treatment_id), body, expected)
     return _out(session, response, treatment)
 
 
-add_history_routes(router, service.notes, session_dep=SessionDep, reader=Reader, path="/treatments",
+add_history_routes(router, service.notes, session_dep=SessionDep, reader=ClinicalReader, path="/treatments",
                    id_param="treatment_id", detail=TreatmentRevisionDetail, noun="Treatment")

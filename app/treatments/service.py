@@ -17,6 +17,7 @@ from app.kit.actor import Actor, clinician_id
 from app.kit.clinical_note_service import ClinicalNoteService, validated_content
 from app.kit.clinical_types import ContentWarning
 from app.kit.errors import Conflict, FieldError, Forbidden, Unprocessable, field_error
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams
 from app.models.base import utcnow
 from app.models.clinical import Assessment
@@ -97,6 +98,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: TreatmentCrea
     session.add(treatment)
     session.flush()
     notes.audit(session, actor, "create", treatment, **_overrides_detail(content))
+    announce(session, EventType.TREATMENT_CREATED, treatment)
     return treatment
 
 
@@ -111,6 +113,7 @@ def update_draft(session: Session, actor: Actor, treatment: Treatment, data: Tre
     session.flush()
     notes.audit(session, actor, "update", treatment, detail={"fields": sorted(data.model_fields_set),
                                                         **_overrides_detail(content).get("detail", {})})
+    announce(session, EventType.TREATMENT_UPDATED, treatment)
     return treatment
 
 

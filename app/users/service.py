@@ -14,6 +14,7 @@ from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import Conflict
 from app.kit.etag import check_version
+from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.kit.patch import changes_of
 from app.kit.repository import get_or_404
@@ -50,6 +51,7 @@ def create(session: Session, actor: Actor | None, data: UserCreate) -> User:
     _flush(session, email)
     audit.record(session, actor, "create", resource_type="User", resource_id=user.id,
                  resource_version=user.version)
+    announce(session, EventType.USER_CREATED, user)
     return user
 
 
@@ -71,21 +73,25 @@ def update(session: Session, actor: Actor, user: User, data: UserUpdate, expecte
     fields = sorted([*changes, *(["password"] if password else [])])
     audit.record(session, actor, "update", resource_type="User", resource_id=user.id,
                  resource_version=user.version, detail={"fields": fields})
+    announce(session, EventType.USER_UPDATED, user)
     return user
 
 
 def deactivate(session: Session, actor: Actor, user: User) -> User:
+    """Idempotent, and a repeat still ends any session. It is audited as the deactivation attempt it is
+    (marked `already_inactive`); only a real change is announced, so integrators hear it once."""
     repeat = not user.active
-    if user.active:
+    if not repeat:
         if user.role == "admin":
             _ensure_another_admin(session, user)
         user.active = False
         user.deactivated_at = utcnow()
         session.flush()
     tokens.revoke_all_for_user(session, user.id)
-    # A repeat changes nothing: on the record as a read, so no second user.deactivated change event.
-    audit.record(session, actor, "read" if repeat else "deactivate", resource_type="User", resource_id=user.id,
-                 resource_version=user.version, detail={"deactivate": "already inactive"} if repeat else None)
+    audit.record(session, actor, "deactivate", resource_type="User", resource_id=user.id,
+                 resource_version=user.version, detail={"already_inactive": True} if repeat else None)
+    if not repeat:
+        announce(session, EventType.USER_DEACTIVATED, user)
     return user
 
 

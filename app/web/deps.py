@@ -16,15 +16,11 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import browser
-from app.auth.browser import BrowserSession, CsrfRefused
+from app.auth.browser import BrowserSession
 from app.db import SessionDep
-from app.kit.errors import NotAuthenticated
+from app.kit.errors import CsrfRefused, NotAuthenticated, SignInRequired
 
 SAFE_METHODS = ("GET", "HEAD")
-
-
-class SignInRequired(NotAuthenticated):
-    """No live browser session: a redirect to the sign-in page (or 401 for page script)."""
 
 
 def wants_json(request: Request) -> bool:

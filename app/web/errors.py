@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.kit.errors import DomainError
-from app.web.deps import SignInRequired, sign_in_redirect, wants_json
+from app.kit.errors import DomainError, SignInRequired
+from app.web.deps import sign_in_redirect, wants_json
 from app.web.templates import render
 
 NOT_FOUND = "Page not found"
