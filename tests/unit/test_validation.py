@@ -38,7 +38,8 @@ def test_a_consistent_exam_passes_without_warnings():
 
 
 def test_level_codes_are_normalised_before_they_are_checked():
-    content = exam(findings=[finding(" l5 ", "left", "Tibialis_Anterior")], impression=[{"level": "l5", "side": "left"}])
+    content = exam(findings=[finding(" l5 ", "left", "Tibialis_Anterior")],
+                   impression=[{"level": "l5", "side": "left"}])
     assert check_content(ROOTED, content) == []
 
 
