@@ -17,8 +17,20 @@ from app.main import create_app
 from tests.databases import TemplateDatabase, pg_available
 from tests.factories import Staff
 
-ENGINES = ["sqlite", "postgresql"]
+# IMS_TEST_ENGINES=sqlite (or postgresql) runs one engine only; the default and CI run both.
+ENGINES = [e.strip() for e in os.environ.get("IMS_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+UNIT = Path(__file__).parent / "unit"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (the default addopts) runs `pytest tests/unit` in this process: it takes under a second, less
+    than starting the workers would. Anything else gets xdist's own choice, one worker per core."""
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    if paths and all(path == UNIT or UNIT in path.parents for path in paths):
+        return 0
+    return None
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -42,7 +42,9 @@ class TemplateDatabase:
     _names: Iterator[int] = field(default_factory=itertools.count)  # next() is atomic under the GIL
 
     def __post_init__(self) -> None:
-        self.prefix = f"imst_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        # Unique per xdist worker (and per run): each worker migrates its own templates and copies only those.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.prefix = f"imst_{worker}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         if self.kind == "sqlite":
             self.template_path = self.workdir / "template.db"
             migrate.upgrade(self.sqlite_url(self.template_path))

@@ -11,11 +11,34 @@ from pathlib import Path
 
 import httpx
 
+# Ports for servers the tests start, below the kernel's ephemeral range (32768-60999 on Linux): a port taken
+# with bind(0) and released can be handed out again at once - to another xdist worker asking the same way, or
+# as the source port of any outgoing connection (thousands of PostgreSQL connections) - before the server
+# binds it. Each worker draws from its own block, so two workers never pick the same port.
+PORT_BASE, PORT_BLOCK = 20000, 400
+_next_port: dict[str, int] = {}
+
+
+def worker_index() -> int:
+    """0 for gw0 (and for a run without xdist), 1 for gw1, ..."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker[2:].isdigit() else 0
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free right now in this worker's own block (between two runs on one machine: a random start)."""
+    first = PORT_BASE + (worker_index() % 30) * PORT_BLOCK
+    start = _next_port.get("at", first + (os.getpid() * 7919) % PORT_BLOCK)
+    for step in range(PORT_BLOCK):
+        port = first + (start - first + step) % PORT_BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _next_port["at"] = first + (port - first + 1) % PORT_BLOCK  # never hand the same port out twice in a row
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + PORT_BLOCK - 1}")
 
 
 def clean_env(**settings: str) -> dict[str, str]:

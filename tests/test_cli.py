@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from app import cli, migrate
 from app.auth.passwords import verify_password
 from app.config import get_settings
 from tests.conftest import TEST_SECRET
+from tests.processes import free_port
 
 runner = CliRunner()
 ADMIN_EMAIL, ADMIN_PASSWORD = "owner@clinic.example", "first run password"
@@ -173,19 +173,13 @@ def test_audit_verify_passes_then_fails_after_tampering(env, engine_kind):
     assert removed.exit_code == 1 and "missing" in removed.output and "altered" not in removed.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_end_to_end_on_sqlite(tmp_path: Path, engine_kind, monkeypatch):
     """A first run on a fresh machine: no database, no secret, only the bootstrap admin's credentials."""
     if engine_kind != "sqlite":
         pytest.skip("one real-server run is enough")
     script = Path(sys.executable).with_name("imschart")
     assert script.exists(), "the imschart console script is not installed in this environment"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMS_")}
     env.update(IMS_DATA_DIR=str(tmp_path / "data"), IMS_BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
                IMS_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD, IMS_LOG_LEVEL="warning")

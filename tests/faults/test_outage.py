@@ -56,10 +56,21 @@ def api(outage_app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-def timed(call):  # type: ignore[no-untyped-def]
+def timed(call, api: TestClient | None = None):  # type: ignore[no-untyped-def]
+    """The call's answer and its time, less what a request that needs no database (/healthz) takes right now.
+
+    The bounds below are about not waiting for a database timeout (ping 1 s, connect 3 s), not about how busy
+    the machine is: on a 2-core machine shared with other test workers, a request can queue for the CPU for a
+    second without touching the database. The /healthz request right after measures that queueing.
+    """
     started = time.monotonic()
     response = call()
-    return response, time.monotonic() - started
+    took = time.monotonic() - started
+    if api is not None:
+        idle = time.monotonic()
+        assert api.get("/healthz").status_code == 200
+        took = max(0.0, took - (time.monotonic() - idle))
+    return response, took
 
 
 def assert_unavailable(response, elapsed: float, bound: float, *, fhir: bool = False) -> None:  # type: ignore[no-untyped-def]
@@ -89,17 +100,17 @@ def test_a_stopped_database_gives_fast_503s_one_log_line_and_recovers(api, outag
     patient = make_patient(api, member)
     proxy.stop()
     with caplog.at_level(logging.INFO):
-        first, took = timed(lambda: api.get(PATIENTS, headers=member.headers))
+        first, took = timed(lambda: api.get(PATIENTS, headers=member.headers), api)
         assert_unavailable(first, took, FIRST_BOUND)
         for _ in range(5):
-            later, took = timed(lambda: api.get(f"{PATIENTS}/{patient['id']}", headers=member.headers))
+            later, took = timed(lambda: api.get(f"{PATIENTS}/{patient['id']}", headers=member.headers), api)
             assert_unavailable(later, took, LATER_BOUND)
         write, took = timed(lambda: api.post(PATIENTS, json={"given_name": "X"}, headers={
-            **member.headers, "Idempotency-Key": "during-outage"}))
+            **member.headers, "Idempotency-Key": "during-outage"}), api)
         assert_unavailable(write, took, LATER_BOUND)  # the key claim itself needs the database
-        fhir, took = timed(lambda: api.get(f"/fhir/Patient/{patient['id']}", headers=member.headers))
+        fhir, took = timed(lambda: api.get(f"/fhir/Patient/{patient['id']}", headers=member.headers), api)
         assert_unavailable(fhir, took, LATER_BOUND, fhir=True)
-        ready, took = timed(lambda: api.get("/readyz"))
+        ready, took = timed(lambda: api.get("/readyz"), api)
         assert ready.status_code == 503 and took < 1.0
         assert api.get("/healthz").status_code == 200
         proxy.start()
@@ -116,14 +127,14 @@ def test_a_frozen_database_gives_bounded_503s_and_readyz_within_a_second(api, ou
     make_patient(api, member)
     proxy.freeze()
     try:
-        ready, took = timed(lambda: api.get("/readyz"))
+        ready, took = timed(lambda: api.get("/readyz"), api)
         assert ready.status_code == 503 and took < 1.0, took
-        first, took = timed(lambda: api.get(PATIENTS, headers=member.headers))
+        first, took = timed(lambda: api.get(PATIENTS, headers=member.headers), api)
         assert_unavailable(first, took, FIRST_BOUND + 2)  # a pooled connection's ping, then a connect attempt
         for _ in range(3):
-            later, took = timed(lambda: api.get(PATIENTS, headers=member.headers))
+            later, took = timed(lambda: api.get(PATIENTS, headers=member.headers), api)
             assert_unavailable(later, took, LATER_BOUND)
-        ready, took = timed(lambda: api.get("/readyz"))
+        ready, took = timed(lambda: api.get("/readyz"), api)
         assert ready.status_code == 503 and took < 1.0, took
     finally:
         proxy.stop()  # a frozen server that resumes keeps its old sockets: cut them, then serve again
@@ -146,7 +157,7 @@ def test_a_sqlite_write_lock_held_too_long_is_a_503_not_a_500(engine_kind, db_ur
     try:
         with TestClient(application, raise_server_exceptions=False) as api:
             holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-            response, took = timed(lambda: api.get(PATIENTS, headers=member.headers))
+            response, took = timed(lambda: api.get(PATIENTS, headers=member.headers), api)
             assert_unavailable(response, took, 3.0)
             holder.execute("ROLLBACK")
             assert api.get(PATIENTS, headers=member.headers).status_code == 200

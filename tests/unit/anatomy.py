@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,19 @@ MUSCLES = [
 ]
 CAT = Catalog(levels=[Level(c, i + 1, _REGION[c[0]], None, (c,)) for i, c in enumerate(_ORDER)],
               muscles={m.code: m for m in MUSCLES}, conditions={})
+# The same catalogue with dermatomes (none at C1), real roots on a few muscles (Kendall) and a suboccipital that
+# records made before migration 0011 hold as peripheral.
+ROOTED = Catalog(
+    levels=[replace(level, dermatome=None if level.code == "C1" else level.code) for level in CAT.levels],
+    conditions={}, muscles={
+        **CAT.muscles,
+        "tibialis_anterior": replace(CAT.muscles["tibialis_anterior"], levels=("L4", "L5", "S1")),
+        "gluteus_medius": replace(CAT.muscles["gluteus_medius"], levels=("L4", "L5", "S1")),
+        "deltoid": replace(CAT.muscles["deltoid"], levels=("C5", "C6")),
+        "obliquus_capitis_inferior": Muscle("obliquus_capitis_inferior", "Obliquus capitis inferior", "paraspinal",
+                                            "neck", ("C1", "C2"), None, "C1", (), "posterior_neck"),
+        "masseter": Muscle("masseter", "Masseter", "peripheral", "jaw", (), "V", None, ("C2", "C3"), "jaw"),
+    })
 E_STIM = {"frequency_hz": 2, "pulse_width_us": 250, "intensity_ma": 4, "duration_min": 10}
 
 
