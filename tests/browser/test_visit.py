@@ -12,6 +12,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD, PORTRAIT, SignedIn, signed_in, unique_name
+from tests.treatments.helpers import record_session
 from tests.web.scene import seed_visit
 
 
@@ -172,6 +173,48 @@ def test_safety_refusals_are_shown_before_and_enforced_at_sign(page: Any, live: 
     expect(page.locator("#sign-problems")).to_contain_text("unaccounted for")
     expect(page.get_by_test_id("signed")).to_have_count(0)  # still a draft
     shot(page, "count-mismatch-refused")
+
+
+def test_estim_without_estim_consent_is_shown_before_and_refused_at_sign(page: Any, live: Any, shot: Any) -> None:
+    """The e-stim consent rule, like the pacemaker one: a draft that holds e-stim when no e-stim consent covers
+    the session shows the refusal in the sign checkpoint before the click, signing refuses it, and charting
+    e-stim anew is refused as soon as it is saved, the input kept on the page."""
+    therapist, desk = live.staff("therapist"), live.staff("reception")
+    visit = seed_visit(live.api, therapist, desk, family_name=unique_name(therapist))
+    api, pid = live.api, visit.patient_id
+    drafted = record_session(api, therapist, pid, visit.episode["id"], needles_removed=6)  # e-stim on rows 1-2
+    assert drafted.status_code == 201, drafted.text
+    assert drafted.json()["needles"][0]["e_stim"] is not None
+    # The patient declines e-stim: the consent is withdrawn from the time it was given, before the session
+    listed = api.get(f"/api/v1/patients/{pid}/consents", headers=therapist.headers)
+    estim = next(c for c in listed.json() if c["kind"] == "electrical_stimulation")
+    withdrawn = api.post(f"/api/v1/patients/{pid}/consents/{estim['id']}/withdraw", headers=therapist.headers,
+                         json={"reason": "Declined e-stim", "withdrawn_at": estim["obtained_at"]})
+    assert withdrawn.status_code == 200, withdrawn.text
+    signed_in(page, therapist)
+    page.goto(f"/app/treatments/{drafted.json()['id']}")
+    check = page.get_by_test_id("sign-check")
+    expect(check).to_contain_text("needles[0].e_stim: electrical stimulation needs an active "
+                                  "electrical_stimulation consent", timeout=15_000)
+    expect(check).not_to_contain_text("Ready to sign")
+    expect(page.locator("#n0-estim")).to_be_checked()
+    shot(page, "estim-no-consent-shown")
+    page.get_by_role("button", name="Sign session").click()
+    expect(page.locator("#sign-problems")).to_contain_text("electrical_stimulation consent")
+    expect(page.get_by_test_id("signed")).to_have_count(0)  # still a draft
+    stored = api.get(f"/api/v1/treatments/{drafted.json()['id']}", headers=therapist.headers).json()
+    assert stored["status"] == "draft"
+    shot(page, "estim-no-consent-refused-at-sign")
+    # Without the e-stim the session is ready; charting it again is refused at once, the tick kept
+    page.locator("#n0-estim").uncheck()
+    page.locator("#n1-estim").uncheck()
+    _wait_saved(page)
+    expect(check).to_contain_text("Ready to sign")
+    page.locator("#n0-estim").check()
+    page.locator("#n0-pair").select_option("1")
+    expect(page.locator("#save-problems")).to_contain_text("electrical_stimulation consent", timeout=15_000)
+    expect(page.locator("#n0-estim")).to_be_checked()
+    shot(page, "estim-no-consent-refused-as-charted")
 
 
 def test_autosave_conflict_from_a_second_device(therapist_page: SignedIn, chromium: Any, shot: Any) -> None:
