@@ -1,4 +1,5 @@
-"""Every page, in Chromium: axe-core finds no serious or critical violation, the page's HTML + JS + CSS stay
+"""Every page (the visit's exam and needling pages too), in Chromium: axe-core finds no serious or critical
+violation, the page's HTML + JS + CSS stay
 under the weight budget (README "Charting pages"), and it fits a 10" tablet in landscape (1280x800) and
 portrait (800x1280) with no horizontal scroll. Screenshots of each page in both orientations are kept.
 
@@ -31,20 +32,41 @@ def _need_axe() -> None:
         pytest.skip(f"{AXE} is missing: (cd .ci/axe && npm ci --no-audit --no-fund)")
 
 
-def pages(s: SignedIn) -> dict[str, str]:
-    """Every page of a therapist's visit, by name. Extend this list as pages are added (exam, needling, sign)."""
+def pages(s: SignedIn, made: dict[str, str] | None = None) -> dict[str, str]:
+    """Every page of a therapist's visit, by name: Today, the chart, the questionnaires, and with `made` (from
+    `_enrich`) the Gunn exam new / draft / signed and the needling log new / draft / signed."""
     pid = s.visit.patient_id
-    return {"today": "/app", "chart": f"/app/patients/{pid}", "questionnaires": f"/app/patients/{pid}/questionnaires",
+    urls = {"today": "/app", "chart": f"/app/patients/{pid}", "questionnaires": f"/app/patients/{pid}/questionnaires",
             "odi": f"/app/patients/{pid}/questionnaires/odi", "visa-a": f"/app/patients/{pid}/questionnaires/visa_a",
             "psfs": f"/app/patients/{pid}/questionnaires/psfs", "not-found": "/app/patients/not-a-uuid"}
+    if made:
+        urls.update({
+            "exam-new": f"/app/episodes/{s.visit.episode['id']}/exam",
+            "exam-draft": f"/app/assessments/{made['exam_draft']}",
+            "exam-signed": f"/app/assessments/{made['exam_signed']}",
+            "needling-new": f"/app/assessments/{made['exam_signed']}/needling",
+            "needling-draft": f"/app/treatments/{made['treatment_draft']}",
+            "needling-signed": f"/app/treatments/{made['treatment_signed']}",
+        })
+    return urls
 
 
-def _enrich(s: SignedIn) -> None:
-    """A signed-in chart with something to draw: an assessment (the segmental map) and a treatment (progress)."""
+def _enrich(s: SignedIn) -> dict[str, str]:
+    """A signed-in chart with something to draw — assessments (the segmental map) and treatments (progress) —
+    each as a draft and signed, for the visit pages that show them; returns their ids."""
     api, member, pid, eid = s.live.api, s.member, s.visit.patient_id, s.visit.episode["id"]
-    made = api.post(f"/api/v1/patients/{pid}/assessments", json=assessment_body(eid), headers=member.headers)
-    assert made.status_code == 201, made.text
-    assert record_session(api, member, pid, eid).status_code == 201  # type: ignore[arg-type]
+    made: dict[str, str] = {}
+    for kind, post in (("exam", lambda: api.post(f"/api/v1/patients/{pid}/assessments",
+                                                  json=assessment_body(eid), headers=member.headers)),
+                       ("treatment", lambda **more: record_session(api, member, pid, eid, **more))):  # type: ignore[arg-type]
+        for state in ("draft", "signed"):
+            answer = post(needles_removed=6) if kind == "treatment" and state == "signed" else post()
+            assert answer.status_code == 201, answer.text
+            made[f"{kind}_{state}"] = answer.json()["id"]
+        path = "assessments" if kind == "exam" else "treatments"
+        signed = api.post(f"/api/v1/{path}/{made[f'{kind}_signed']}/sign", headers=member.headers)
+        assert signed.status_code == 200, signed.text
+    return made
 
 
 def _axe(page: Any) -> list[dict[str, Any]]:
@@ -77,6 +99,7 @@ def _walk(page: Any, urls: dict[str, str], shot: Callable[[Any, str], Path], who
         violations = _axe(page)
         if violations:
             problems[f"{name}: axe"] = violations
+            print(f"axe {who}/{name}: {violations}")
         weight, budget = _weight(page, path), BUDGETS.get(name, WEIGHT_BUDGET)
         print(f"weight {who}/{name}: {weight} bytes (budget {budget})")  # shown with pytest -s
         if weight > budget:
@@ -92,9 +115,9 @@ def _walk(page: Any, urls: dict[str, str], shot: Callable[[Any, str], Path], who
 
 def test_every_therapist_page_is_accessible_light_and_fits_a_tablet(therapist_page: SignedIn, shot):
     _need_axe()
-    _enrich(therapist_page)
+    made = _enrich(therapist_page)
     page = therapist_page.page
-    assert _walk(page, pages(therapist_page), shot, "therapist") == {}
+    assert _walk(page, pages(therapist_page, made), shot, "therapist") == {}
 
 
 def test_sign_in_and_the_front_desk_pages_are_accessible_and_fit(reception_page: SignedIn, shot, chromium, live):

@@ -11,7 +11,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PORTRAIT, SignedIn, signed_in, unique_name
+from tests.browser.conftest import PASSWORD, PORTRAIT, SignedIn, signed_in, unique_name
+from tests.treatments.helpers import record_session
 from tests.web.scene import seed_visit
 
 
@@ -174,6 +175,48 @@ def test_safety_refusals_are_shown_before_and_enforced_at_sign(page: Any, live: 
     shot(page, "count-mismatch-refused")
 
 
+def test_estim_without_estim_consent_is_shown_before_and_refused_at_sign(page: Any, live: Any, shot: Any) -> None:
+    """The e-stim consent rule, like the pacemaker one: a draft that holds e-stim when no e-stim consent covers
+    the session shows the refusal in the sign checkpoint before the click, signing refuses it, and charting
+    e-stim anew is refused as soon as it is saved, the input kept on the page."""
+    therapist, desk = live.staff("therapist"), live.staff("reception")
+    visit = seed_visit(live.api, therapist, desk, family_name=unique_name(therapist))
+    api, pid = live.api, visit.patient_id
+    drafted = record_session(api, therapist, pid, visit.episode["id"], needles_removed=6)  # e-stim on rows 1-2
+    assert drafted.status_code == 201, drafted.text
+    assert drafted.json()["needles"][0]["e_stim"] is not None
+    # The patient declines e-stim: the consent is withdrawn from the time it was given, before the session
+    listed = api.get(f"/api/v1/patients/{pid}/consents", headers=therapist.headers)
+    estim = next(c for c in listed.json() if c["kind"] == "electrical_stimulation")
+    withdrawn = api.post(f"/api/v1/patients/{pid}/consents/{estim['id']}/withdraw", headers=therapist.headers,
+                         json={"reason": "Declined e-stim", "withdrawn_at": estim["obtained_at"]})
+    assert withdrawn.status_code == 200, withdrawn.text
+    signed_in(page, therapist)
+    page.goto(f"/app/treatments/{drafted.json()['id']}")
+    check = page.get_by_test_id("sign-check")
+    expect(check).to_contain_text("needles[0].e_stim: electrical stimulation needs an active "
+                                  "electrical_stimulation consent", timeout=15_000)
+    expect(check).not_to_contain_text("Ready to sign")
+    expect(page.locator("#n0-estim")).to_be_checked()
+    shot(page, "estim-no-consent-shown")
+    page.get_by_role("button", name="Sign session").click()
+    expect(page.locator("#sign-problems")).to_contain_text("electrical_stimulation consent")
+    expect(page.get_by_test_id("signed")).to_have_count(0)  # still a draft
+    stored = api.get(f"/api/v1/treatments/{drafted.json()['id']}", headers=therapist.headers).json()
+    assert stored["status"] == "draft"
+    shot(page, "estim-no-consent-refused-at-sign")
+    # Without the e-stim the session is ready; charting it again is refused at once, the tick kept
+    page.locator("#n0-estim").uncheck()
+    page.locator("#n1-estim").uncheck()
+    _wait_saved(page)
+    expect(check).to_contain_text("Ready to sign")
+    page.locator("#n0-estim").check()
+    page.locator("#n0-pair").select_option("1")
+    expect(page.locator("#save-problems")).to_contain_text("electrical_stimulation consent", timeout=15_000)
+    expect(page.locator("#n0-estim")).to_be_checked()
+    shot(page, "estim-no-consent-refused-as-charted")
+
+
 def test_autosave_conflict_from_a_second_device(therapist_page: SignedIn, chromium: Any, shot: Any) -> None:
     s = therapist_page
     page = _open_exam(s, shot)
@@ -205,20 +248,42 @@ def test_autosave_conflict_from_a_second_device(therapist_page: SignedIn, chromi
     shot(page, "conflict-resolved")
 
 
-def test_keyboard_only_exam_needling_and_sign(therapist_page: SignedIn, shot: Any) -> None:
-    s = therapist_page
-    page = s.page
+def _tab_to(page: Any, matches: str, limit: int = 40, back: bool = False) -> None:
+    """Press Tab (Shift+Tab) until the focused element matches a JS predicate on `e`: the keyboard only."""
+    test = f"(() => {{ const e = document.activeElement; return !!e && ({matches}); }})()"
+    for _ in range(limit):
+        if page.evaluate(test):
+            return
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+    assert page.evaluate(test), f"{limit} Tabs did not reach {matches}; focus is on " + page.evaluate(
+        "document.activeElement && document.activeElement.outerHTML.slice(0, 120)")
+
+
+def test_keyboard_only_visit_from_sign_in_to_print(page: Any, live: Any, shot: Any) -> None:
+    """Sign in, open today's patient, chart L5/S1, sign, needle the targets, count them out, sign and print,
+    with key presses alone: no click, no programmatic focus (Alt+G / Alt+C are the pages' documented keys)."""
+    therapist, desk = live.staff("therapist"), live.staff("reception")
+    visit = seed_visit(live.api, therapist, desk, family_name=unique_name(therapist))
     started = time.monotonic()
-    page.goto(f"/app/episodes/{s.visit.episode['id']}/exam")
-    page.keyboard.press("Tab")  # skip link
+    page.goto("/app/login")
+    _tab_to(page, "e.id === 'email'")
+    page.keyboard.type(therapist.email)
     page.keyboard.press("Tab")
-    for _ in range(12):  # Tab to the grid: the header links and the help come first
-        if page.evaluate("document.activeElement.matches('td.cell')"):
-            break
-        page.keyboard.press("Tab")
+    expect(page.locator("#password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/app$"))
+    _tab_to(page, f"e.tagName === 'A' && e.textContent.trim() === {visit.name!r}", limit=60)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/app/patients/"))
+    _tab_to(page, "e.tagName === 'A' && e.textContent.trim() === 'Gunn exam'")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/exam$"))
+    _tab_to(page, "e.matches('td.cell')")  # the skip link, the header links and the help come first
     expect(_cell(page, "C1", "left")).to_be_focused()
     page.keyboard.press("?")
     expect(page.locator("#shortcuts")).to_have_attribute("open", "")
+    expect(page.get_by_test_id("shortcuts")).to_contain_text("Alt+G")
     page.keyboard.press("End")
     expect(_cell(page, "S5", "left")).to_be_focused()
     for _ in range(4):
@@ -226,32 +291,46 @@ def test_keyboard_only_exam_needling_and_sign(therapist_page: SignedIn, shot: An
     expect(_cell(page, "S1", "left")).to_be_focused()
     page.keyboard.press("ArrowUp")
     _chart_l5_s1(page, click=False)
-    _wait_saved(page)
-    shot(page, "keyboard-exam")
     page.keyboard.press("Control+s")
-    page.locator("#sign").focus()
+    _wait_saved(page)
+    expect(page.get_by_test_id("targets")).to_contain_text("Tibialis anterior")
+    shot(page, "keyboard-exam")
+    page.keyboard.press("Alt+g")  # to the finish: Sign exam
+    expect(page.locator("#sign")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("signed")).to_be_visible()
-    page.locator("#to-needling").focus()
+    page.keyboard.press("Alt+g")  # signed: the next step
+    expect(page.locator("#to-needling")).to_be_focused()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/needling$"))
+    expect(page.get_by_test_id("needle-rows")).to_contain_text("Tibialis anterior")
     count = page.locator(".needle-row").count()
-    page.locator("#needles-out").focus()
+    assert count >= 2
+    page.keyboard.press("Alt+c")  # to the needle count
+    expect(page.locator("#needles-out")).to_be_focused()
     for _ in range(count):
         page.keyboard.press("+")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
-    expect(page.locator("#sharps")).to_be_focused()
+    expect(page.locator("#needles-out")).to_have_value(str(count))
+    _tab_to(page, "e.id === 'sharps'", limit=4)
     page.keyboard.press("Space")
-    page.locator("#verbal-consent").focus()
+    expect(page.locator("#sharps")).to_be_checked()
+    _tab_to(page, "e.id === 'verbal-consent'", limit=6)
     page.keyboard.press("Space")
+    expect(page.locator("#verbal-consent")).to_be_checked()
     _wait_saved(page)
     expect(page.get_by_test_id("sign-check")).to_contain_text("Ready to sign")
-    page.locator("#sign").focus()
+    page.keyboard.press("Alt+g")
+    expect(page.locator("#sign")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("signed")).to_be_visible()
     shot(page, "keyboard-signed")
-    print(f"keyboard-only exam + needling + sign: {time.monotonic() - started:.1f} s")
+    page.keyboard.press("Alt+g")  # signed: print
+    expect(page.locator("#pdf-link")).to_be_focused()
+    with page.expect_response(re.compile(r"/export\?format=pdf")) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"].startswith("application/pdf")
+    print(f"keyboard-only sign-in to print: {time.monotonic() - started:.1f} s")
 
 
 def test_portrait_tablet_layout(therapist_page: SignedIn, shot: Any) -> None:

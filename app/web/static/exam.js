@@ -126,7 +126,9 @@
     b.tabIndex = -1;
     b.className = "chip" + (on ? " on" : "");
     b.dataset.kind = kind;
-    b.textContent = text;
+    // The letter is drawn by CSS (.chip::before), not a text node: the cell's spoken name says the same in
+    // words, and a visible "S2 T K P B" in the DOM would not be part of that name (axe: label-content-name-mismatch).
+    b.dataset.text = text;
     b.setAttribute("aria-label", title);
     b.title = title;
     b.disabled = readOnly;

@@ -339,6 +339,7 @@
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") { e.preventDefault(); draft.flush().catch(function () {}); }
     else if (e.altKey && e.key.toLowerCase() === "n" && !readOnly) { e.preventDefault(); addNeedle(); }
     else if (e.altKey && e.key.toLowerCase() === "a" && !readOnly) { e.preventDefault(); addEvent(); }
+    else if (e.altKey && e.code === "KeyC") { e.preventDefault(); $("needles-out").focus(); }  // the count, as needles come out
   });
 
   function fillMuscleChoices() {

@@ -196,6 +196,25 @@
     });
   }
 
+  /** Alt+G, anywhere on a record's page: to the finish — the Sign button while a draft, once signed the
+   * next step (needle the targets, print the record) — so a keyboard user never Tabs through the whole form. */
+  function finishControl() {
+    const ids = ["sign", "to-needling", "pdf-link", "amend-start"];
+    for (let i = 0; i < ids.length; i++) {
+      const c = el(ids[i]);
+      if (c && !c.hidden && !c.disabled && c.getAttribute("aria-disabled") !== "true" && c.offsetParent !== null) return c;
+    }
+    return null;
+  }
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || e.ctrlKey || e.metaKey || e.code !== "KeyG") return;
+    const target = finishControl();
+    if (!target) return;
+    e.preventDefault();
+    target.focus();
+    target.scrollIntoView({ block: "nearest" });
+  });
+
   window.IMS.draft = draft;
   window.IMS.problemText = problemText;
   window.IMS.showProblems = showProblems;
