@@ -457,18 +457,7 @@
     onSaved: refreshSummary,
   });
 
-  const signButton = $("sign");
-  if (signButton) {
-    signButton.addEventListener("click", async function () {
-      IMS.showProblems("sign-problems", "", []);
-      try {
-        const record = await draft.sign();
-        location.assign("/app/assessments/" + record.id);
-      } catch (err) {
-        IMS.showProblems("sign-problems", "Not signed:", IMS.problemText(err));
-      }
-    });
-  }
+  IMS.wireSign(draft, "Not signed:");
   $("to-needling").addEventListener("click", async function (e) {
     if (this.getAttribute("aria-disabled") === "true") { e.preventDefault(); IMS.showStatus("Chart and save the exam first."); return; }
     if (!signed && draft.dirty) { e.preventDefault(); await draft.flush(); location.assign(this.href); }

@@ -372,19 +372,9 @@
     onSaved: signCheck,
   });
 
-  const signButton = $("sign");
-  if (signButton) {
-    signButton.addEventListener("click", async function () {
-      IMS.showProblems("sign-problems", "", []);
-      try {
-        const record = await draft.sign();
-        location.assign("/app/treatments/" + record.id);
-      } catch (err) {
-        if (draft.record) await signCheck(draft.record);
-        IMS.showProblems("sign-problems", "Not signed — the server refused:", IMS.problemText(err));
-      }
-    });
-  }
+  IMS.wireSign(draft, "Not signed — the server refused:", async function () {
+    if (draft.record) await signCheck(draft.record);
+  });
 
   $("pdf-link").addEventListener("click", async function (e) {
     e.preventDefault();

@@ -151,7 +151,24 @@
     });
 
     return { changed: changed, flush: flush, sign: sign, amend: amend, startAmending: startAmending,
-             history: history, get record() { return record; }, get dirty() { return dirty; } };
+             history: history, pageUrl: spec.pageUrl, get record() { return record; }, get dirty() { return dirty; } };
+  }
+
+  /** The draft's Sign button (#sign): sign, then open the signed note; a refusal is listed under the button
+   *  (#sign-problems) after `beforeShowing` (e.g. refreshing the sign checkpoint) has run. */
+  function wireSign(d, title, beforeShowing) {
+    const button = el("sign");
+    if (!button) return;
+    button.addEventListener("click", async function () {
+      showProblems("sign-problems", "", []);
+      try {
+        const record = await d.sign();
+        location.assign(d.pageUrl(record.id));
+      } catch (err) {
+        if (beforeShowing) await beforeShowing();
+        showProblems("sign-problems", title, problemText(err));
+      }
+    });
   }
 
   /** The revision list of a signed record, into <ol id="history-list">. */
@@ -220,4 +237,5 @@
   window.IMS.showProblems = showProblems;
   window.IMS.showHistory = showHistory;
   window.IMS.wireSigned = wireSigned;
+  window.IMS.wireSign = wireSign;
 })();
