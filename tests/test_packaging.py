@@ -8,6 +8,7 @@ drives the installed console script.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import httpx
@@ -137,3 +139,30 @@ def test_every_package_is_listed_for_installation() -> None:
         folder = next((ROOT / d for p, d in sorted(config["package-dir"].items(), key=lambda i: -len(i[0]))
                        if package == p), ROOT / package.replace(".", "/"))
         assert (folder / "__init__.py").is_file(), package
+
+
+def _requirement_name(spec: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_third_party_import_in_app_is_a_declared_runtime_dependency() -> None:
+    """A module app/ imports that arrives only as some other package's dependency (markupsafe via Jinja2) works
+    until that package stops needing it: every top-level import must belong to a distribution we declare."""
+    root = Path(__file__).resolve().parent.parent
+    declared = {_requirement_name(d) for d in tomllib.loads((root / "pyproject.toml").read_text())["project"]
+                ["dependencies"]}
+    owners = packages_distributions()
+    missing = set()
+    for path in (root / "app").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                   for alias in node.names}
+        modules |= {node.module.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
+        for module in modules:
+            if module in sys.stdlib_module_names or module in ("app", "__future__"):
+                continue
+            dists = {d.lower().replace("_", "-") for d in owners.get(module, [])}
+            if not dists & declared:
+                missing.add(f"{module} ({path.relative_to(root)})")
+    assert not missing, f"imported by app/ but not declared in [project] dependencies: {sorted(missing)}"
