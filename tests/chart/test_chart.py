@@ -49,7 +49,7 @@ def test_chart_in_one_call(client, staff):
     assert len(chart["progress"][0]["pain"]) == 3
 
 
-def test_chart_query_count_does_not_grow_with_history(client, staff, app):
+def test_chart_query_count_does_not_grow_with_history(client, staff, app, steady_clinic_profile):
     therapist = staff("therapist")
     patient, episode = ready_patient(client, therapist)
     pid = patient["id"]

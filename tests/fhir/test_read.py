@@ -26,7 +26,7 @@ def test_every_resource_reads_back_as_everything_shows_it(client, staff, seeded)
         assert response.json() == resource
 
 
-def test_reading_one_resource_does_not_read_the_whole_chart(app, client, staff, seeded):  # noqa: F811
+def test_reading_one_resource_does_not_read_the_whole_chart(app, client, staff, seeded, steady_clinic_profile):  # noqa: F811
     therapist, patient, episode, _, t = seeded
     url = f"/fhir/Procedure/{t['id']}"
 

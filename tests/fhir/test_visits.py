@@ -92,7 +92,7 @@ def test_a_treatment_linked_to_an_earlier_days_assessment_is_its_own_visit(clien
     assert client.get(f"/fhir/Encounter/{t['id']}-visit", headers=therapist.headers).status_code == 200
 
 
-def test_visit_queries_do_not_grow_with_linked_treatments(client, staff, app):
+def test_visit_queries_do_not_grow_with_linked_treatments(client, staff, app, steady_clinic_profile):
     therapist = staff("therapist")
     patient, episode = ready_patient(client, therapist)
     a = assess(client, therapist, patient, episode)

@@ -59,7 +59,7 @@ def _urls(patient: dict[str, Any], treatment: dict[str, Any]) -> dict[str, str]:
             "GET treatment": f"/api/v1/treatments/{treatment['id']}"}
 
 
-def test_statements_per_hot_request_are_capped(client, app, visit):
+def test_statements_per_hot_request_are_capped(client, app, visit, steady_clinic_profile):
     therapist, patient, treatment = visit
     counts = {}
     for name, url in _urls(patient, treatment).items():

@@ -10,11 +10,14 @@ reference catalogue, cached per process).
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.perf.test_hot_paths import capture
 from tests.treatments.helpers import record_session
 from tests.web.scene import seed_visit, sign_in
+
+pytestmark = pytest.mark.usefixtures("steady_clinic_profile")  # counts, so no random profile revalidation
 
 # page -> (its API call, the most statements the page may run beyond that call's count)
 EXTRA = {"today": 10, "chart": 3, "questionnaires": 3, "questionnaire form": 3}
