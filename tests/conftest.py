@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies import models as fastapi_dependency_models
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -33,6 +36,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return None
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few `long` tests first: started last, one of them alone kept a worker busy minutes after the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session", params=ENGINES)
 def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabase]:
     kind = request.param
@@ -40,9 +49,18 @@ def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
         pytest.skip(f"PostgreSQL unreachable ({reason}); set IMS_TEST_DATABASE_URL")
-    template = TemplateDatabase(kind, tmp_path_factory.mktemp(kind))
-    yield template
-    template.close()
+    # SQLite's test files live in memory-backed /dev/shm where there is one: the app commits with
+    # synchronous=FULL, and an fsync per commit on a shared disk was a large part of every SQLite test.
+    shm = Path("/dev/shm")
+    workdir = Path(tempfile.mkdtemp(prefix=f"imschart-{kind}-", dir=shm)) if shm.is_dir() else \
+        tmp_path_factory.mktemp(kind)
+    template = TemplateDatabase(kind, workdir)
+    try:
+        yield template
+    finally:
+        template.close()
+        if workdir.parent == shm:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -63,11 +81,23 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
                     _env_file=None)  # type: ignore[call-arg]
 
 
+def _forget_endpoint_classifications() -> None:
+    """FastAPI keeps up to 4,096 of its "is this endpoint a coroutine/generator" answers per process, keyed by
+    the endpoint itself; the app's closures (one set per `create_app`) hold the whole app. In production there
+    is one app; here every test makes one, so without this a worker kept its last ~130 apps and their engines
+    alive, and its garbage collector walked them all (workers grew to 3 GB and slowed down as the run went on).
+    """
+    for value in vars(fastapi_dependency_models).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
+    _forget_endpoint_classifications()
 
 
 @pytest.fixture
@@ -92,3 +122,12 @@ def db(app: FastAPI, db_url: str) -> Iterator[Session]:
 @pytest.fixture
 def staff(app: FastAPI) -> Staff:
     return Staff(app)
+
+
+@pytest.fixture
+def steady_clinic_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that count statements: the cached clinic profile is revalidated (one extra SELECT) only when a
+    second has passed since its last check, which a slow machine makes happen at random between requests."""
+    from app.clinic import service as clinic_service
+
+    monkeypatch.setattr(clinic_service, "REVALIDATE_SECONDS", 3600.0)

@@ -21,6 +21,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.processes import clean_env, free_port, start, stop, wait_ready
 
@@ -52,6 +53,7 @@ def _cli(venv: Path, *args: str, cwd: Path, env: dict[str, str]) -> subprocess.C
                           text=True, timeout=180, stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.long
 def test_a_plain_install_serves_from_an_empty_directory(tmp_path: Path) -> None:
     venv = _install_fresh(tmp_path)
     python = str(venv / "bin" / "python")

@@ -66,6 +66,7 @@ def _failures(event: events.ScenarioFinished) -> list[str]:
             for checks in event.recorder.checks.values() for check in checks if check.failure_info is not None]
 
 
+@pytest.mark.long
 def test_the_api_conforms_to_its_openapi_document(app: FastAPI, staff: Staff) -> None:
     member = staff("therapist")  # rostered to needle: the clinical routes run their real rules
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config(member.token))
