@@ -2,8 +2,9 @@
 and loaded back into an empty database. Generic over the schema, so a new table is archived without
 new code, and an export -> import -> export round-trips to identical files.
 
-Memory stays flat: rows are read with server-side cursors (`yield_per`) and written straight into the
-zip entry; only the current batch is ever held.
+Memory stays flat: rows are read with server-side cursors and written straight into the zip entry; only the
+current batch is ever held. The NDJSON archive reads through `app.exports.rows` (raw cursor, a converter per
+column); the CSV export keeps SQLAlchemy's typed rows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import Column, Date, Engine, Table, Time, Uuid, delete, func, in
 from sqlalchemy.engine import Connection
 
 from app import migrate
+from app.exports.rows import table_rows
 from app.kit.snapshot import snapshot
 from app.models import Base
 from app.models.base import UTCDateTime, utcnow
@@ -125,18 +127,6 @@ def _rows(conn: Connection, table: Table, since: datetime | None, fmt: str) -> I
         yield {k: _plain(v) for k, v in row.items()}
 
 
-def _raw_rows(conn: Connection, table: Table, since: datetime | None, fmt: str) -> Iterator[dict[str, Any]]:
-    """`_rows` without the conversion to plain text values: for the NDJSON writer, which serialises them itself."""
-    columns = exported_columns(table, fmt)
-    keys = [c.key for c in columns]
-    stmt = select(*columns).order_by(*table.primary_key.columns)
-    stamp = next((table.c[name] for name in ("updated_at", "created_at", "occurred_at") if name in table.c), None)
-    if since is not None and stamp is not None:
-        stmt = stmt.where(stamp > since)
-    for row in conn.execution_options(yield_per=BATCH).execute(stmt):
-        yield dict(zip(keys, row, strict=True))
-
-
 def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: datetime | None = None,
                   progress: Callable[[str, int], None] | None = None) -> dict[str, Any]:
     """Stream every archived table into a zip; returns the manifest (also stored as manifest.json)."""
@@ -167,7 +157,7 @@ def write_archive(engine: Engine, out: IO[bytes], fmt: str = "ndjson", since: da
                     text.detach()
                 else:
                     write, dumps = buffered.write, orjson.dumps
-                    for row in _raw_rows(conn, table, since, fmt):
+                    for row in table_rows(conn, table, exported_columns(table, fmt), since):
                         write(dumps(row, option=_ORJSON))
                         count += 1
                         if progress and count % BATCH == 0:
