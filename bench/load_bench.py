@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/load_bench.py                          # SQLite, 300 full charts, 16 connections
     .venv/bin/python bench/load_bench.py --postgresql             # same on a throwaway PostgreSQL database
-    .venv/bin/python bench/load_bench.py --patients 20000         # the large clinic (seeding takes a while)
+    .venv/bin/python bench/load_bench.py --patients 20000 --treatments 10 --bulk   # the large clinic
     .venv/bin/python bench/load_bench.py --workers 2 --seconds 20 --only mix
 
-One run: seed a fresh database (bench/seed_clinic.py), then for each workload start the process under test,
-drive it for --seconds with --connections keep-alive connections (bench/httpload.py) and stop it. The two
+One run: seed a fresh database (bench/seed_clinic.py through the API; with --bulk, bench/bulk_seed.py: 40
+template charts through the API, the rest bulk-copied with their chained audit trail), then for each workload
+start the process under test, drive it for --seconds with --connections keep-alive connections
+(bench/httpload.py) and stop it. The two
 floors run the same way in the same run: a bare Starlette app returning the very bytes of a GET patient, and a
 naive FastAPI + SQLAlchemy app reading the same row without auth or audit (bench/floors.py). Absolute numbers
 on a shared machine drift; the ratios to the floors are the figures to compare between runs. The load
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import httpload  # noqa: E402
+from bench.bulk_seed import bulk_seed  # noqa: E402
 from bench.httpload import Request  # noqa: E402
 from bench.seed_clinic import Clinic, seed, treatment_body  # noqa: E402
 
@@ -193,6 +196,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=300, help="full charts to seed (default 300)")
     parser.add_argument("--treatments", type=int, default=6, help="signed sessions per chart (default 6)")
+    parser.add_argument("--bulk", action="store_true",
+                        help="seed with bench/bulk_seed.py (40 charts through the API, the rest copied): minutes, "
+                             "not hours, for 20,000 charts")
+    parser.add_argument("--reads", type=int, default=100, help="--bulk: extra audit 'read' rows per copied chart")
     parser.add_argument("--postgresql", action="store_true", help="run on a throwaway PostgreSQL database")
     parser.add_argument("--pg-url", default=os.environ.get("IMS_TEST_DATABASE_URL", PG_DEFAULT))
     parser.add_argument("--connections", type=int, default=16)
@@ -214,7 +221,10 @@ def _bench(args: argparse.Namespace, url: str, workdir: Path) -> None:
     engine = "postgresql" if args.postgresql else "sqlite"
     print(f"seeding {args.patients} charts on {engine} ...", file=sys.stderr, flush=True)
     started = time.monotonic()
-    clinic = seed(url, SECRET, workdir / "data", args.patients, args.treatments)
+    if args.bulk:
+        clinic = bulk_seed(url, SECRET, workdir / "data", args.patients, args.treatments, reads=args.reads)
+    else:
+        clinic = seed(url, SECRET, workdir / "data", args.patients, args.treatments)
     print(f"seeded in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     mix = Mix(clinic)
     env = {"IMS_ENV": "development", "IMS_DATABASE_URL": url, "IMS_SECRET_KEY": SECRET,
