@@ -54,11 +54,13 @@ def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     shm = Path("/dev/shm")
     workdir = Path(tempfile.mkdtemp(prefix=f"imschart-{kind}-", dir=shm)) if shm.is_dir() else \
         tmp_path_factory.mktemp(kind)
-    template = TemplateDatabase(kind, workdir)
     try:
-        yield template
+        template = TemplateDatabase(kind, workdir)
+        try:
+            yield template
+        finally:
+            template.close()
     finally:
-        template.close()
         if workdir.parent == shm:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -128,6 +128,7 @@ class TemplateDatabase:
         if self.kind == "sqlite":
             return self.sqlite_url(self.workdir / f"{name}.db")
         self._admin_exec(f'CREATE DATABASE "{name}"')
+        self._doomed.append(name)  # dropped at the end even if its test never drops it
         return self._pg_url(name)
 
     def copy(self) -> str:
@@ -187,7 +188,7 @@ class TemplateDatabase:
         if self.kind == "postgresql":
             self._stop.set()
             self._maker.join(timeout=30)
-            self._drop_many([*self._copies, *self._doomed])
+            self._drop_many(list(dict.fromkeys([*self._copies, *self._doomed])))
             self._admin_exec(f'DROP DATABASE IF EXISTS "{self.template_name}" WITH (FORCE)')
 
 
