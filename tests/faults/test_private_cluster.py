@@ -9,6 +9,7 @@ installed, except in CI, where that is a failure.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -164,6 +165,13 @@ def test_a_stopped_then_frozen_database_under_load(cluster: PrivateCluster, tmp_
 
     log = server.log.read_text()
     assert "Traceback" not in log, log[-4000:]
-    assert 1 <= log.count("database unavailable") <= 4, log[-4000:]  # a line per outage, not per request
+    # A line per change of state, not per request: "unavailable" and "reachable again" alternate, and there are
+    # far fewer of them than 503 answers. A loaded machine may add a short flap while the thawed server catches up
+    # (a statement past its 1 s deadline), so the count is not pinned to exactly one per outage.
+    changes = re.findall(r"database (unavailable|reachable again)", log)
+    assert changes and changes[::2] == ["unavailable"] * len(changes[::2]), changes
+    assert changes[1::2] == ["reachable again"] * len(changes[1::2]), changes
+    unavailable = changes.count("unavailable")
+    assert 2 <= unavailable <= 8 and unavailable * 3 <= log.count('" 503 Service Unavailable'), log[-4000:]
     verified = server.cli("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
