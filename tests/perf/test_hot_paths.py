@@ -134,3 +134,25 @@ def test_hot_queries_use_an_index(client, app, staff, visit):
         assert not _full_scans(engine, lines, table), f"{what}: full scan of {table}: {lines}"
         if paged:
             assert not _sorts(engine, lines), f"{what}: sorts its rows instead of walking an index in order: {lines}"
+
+
+
+def test_no_statement_of_a_hot_read_scans_a_whole_table(client, app, visit):
+    """Every query GET patient, the chart, a treatment and the search run finds its rows through an index, so
+    none of them grows with the clinic (20,000 charts, millions of audit rows): the per-patient sections search
+    by patient, reference data comes from the per-process cache. Sorting one patient's own rows is allowed: it
+    is bounded by that patient's history, not by the clinic."""
+    therapist, patient, treatment = visit
+    engine = app.state.engine
+    seen: dict[str, int] = {}
+    for name, url in _urls(patient, treatment).items():
+        client.get(url, headers=therapist.headers)  # warm: per-process caches filled
+        with capture(engine) as statements:
+            assert client.get(url, headers=therapist.headers).status_code == 200, url
+        queries = [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+        seen[name] = len(queries)
+        for statement, parameters in queries:
+            lines = _plan(engine, statement, parameters)
+            scans = [line for line in lines if "Seq Scan" in line or re.match(r"\s*SCAN (?!CONSTANT ROW)", line)]
+            assert not scans, f"{name}: a full scan in {statement[:200]!r}: {lines}"
+    assert seen["GET chart"] >= 8 and seen["GET treatment"] >= 4, seen  # the statements were really captured
