@@ -27,6 +27,7 @@ from app.auth.permissions import Permission
 from app.kit import audit
 from app.kit.actor import Actor
 from app.kit.errors import Forbidden, NotFound
+from app.kit.repository import get_and_keep
 from app.models.access import CareKind, CareRelationship
 from app.models.base import utcnow
 from app.models.clinical import Assessment, Episode
@@ -56,7 +57,7 @@ def patient_of_path(session: Session, path_params: dict[str, Any]) -> uuid.UUID 
     raw = path_params.get("patient_id")
     if raw is not None:
         patient_id = _as_uuid(raw)
-        return patient_id if patient_id and session.get(Patient, patient_id) is not None else None
+        return patient_id if patient_id and get_and_keep(session, Patient, patient_id) is not None else None
     for name, model in _OWNER_OF_PATH_PARAM.items():
         if name in path_params:
             record_id = _as_uuid(path_params[name])
@@ -136,7 +137,7 @@ def authorize(session: Session, request: Request, actor: Actor, permission: Perm
 def require_patient(session: Session, request: Request, actor: Actor, patient_id: uuid.UUID,
                     permission: Permission) -> None:
     """The care rule for one patient's clinical record (REST paths, FHIR reads and searches, exports)."""
-    if not care_bound(actor) or session.get(Patient, patient_id) is None:  # an unknown patient: the caller's 404
+    if not care_bound(actor) or get_and_keep(session, Patient, patient_id) is None:  # unknown patient: the caller's 404
         return
     found = active_relationship(session, actor.id, patient_id)
     if found is None:
