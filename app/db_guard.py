@@ -44,20 +44,24 @@ class Watchdog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def arm(self, dbapi_conn: Any, seconds: float) -> None:
+    def arm(self, dbapi_conn: Any, seconds: float) -> bool:
+        """Guard the call about to be made; False when the connection is already closed (nothing to guard)."""
         try:
             fd = dbapi_conn.fileno()
-        except Exception:  # already closed: nothing to guard
-            return
+        except Exception:
+            return False
         with self._lock:
             self._armed[id(dbapi_conn)] = (time.monotonic() + seconds, weakref.ref(dbapi_conn), fd)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="imschart-db-watchdog", daemon=True)
                 self._thread.start()
+        return True
 
-    def disarm(self, dbapi_conn: Any) -> None:
+    def disarm(self, dbapi_conn: Any) -> bool:
+        """End the guard; False when the watchdog already fired: the socket was shut, even if the call returned
+        (on a busy machine a thread can get the CPU back only after its deadline has passed)."""
         with self._lock:
-            self._armed.pop(id(dbapi_conn), None)
+            return self._armed.pop(id(dbapi_conn), None) is not None
 
     def _run(self) -> None:
         while True:
@@ -156,13 +160,16 @@ def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeou
         """pool_pre_ping, under a deadline: a frozen server must not hang the checkout."""
         if record.info.pop("fresh", False):
             return
-        watchdog.arm(dbapi_conn, min(connect_timeout, PING_DEADLINE))
+        armed = watchdog.arm(dbapi_conn, min(connect_timeout, PING_DEADLINE))
         try:
             engine.dialect.do_ping(dbapi_conn)  # the pool's own pre-ping: leaves no transaction open
         except Exception as exc:  # the pool reconnects; the connect decides whether the database is down
-            raise sa_exc.DisconnectionError("ping failed") from exc
-        finally:
             watchdog.disarm(dbapi_conn)
+            raise sa_exc.DisconnectionError("ping failed") from exc
+        if armed and not watchdog.disarm(dbapi_conn):
+            # The ping answered, but this thread got the CPU back only after its deadline and the watchdog has
+            # shut the socket: handing the connection on would fail the request's first statement with a 503.
+            raise sa_exc.DisconnectionError("ping outlived its deadline")
         outage.up()
 
     @event.listens_for(engine, "connect")
