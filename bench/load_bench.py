@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -215,6 +216,7 @@ def main() -> None:
         _bench(args, url, workdir)
     finally:
         drop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the SQLite file of a 20,000-chart run is ~3 GB
 
 
 def _bench(args: argparse.Namespace, url: str, workdir: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import shutil
 import sys
 import tempfile
 import threading
@@ -67,6 +68,7 @@ def main() -> None:
         stats.sort_stats("cumulative").print_stats(args.top)
     finally:
         drop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
