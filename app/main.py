@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit_key_from_secret(secret))
     app.state.token_key = token_key_from_secret(secret)
-    app.state.head_revision = migrate.head_revision(settings.sqlalchemy_url)
+    app.state.head_revision = migrate.head_revision()
 
     install_error_handlers(app)
     app.add_middleware(NotModifiedMiddleware)  # innermost: the read and its audit row commit before the 304

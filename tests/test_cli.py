@@ -78,7 +78,7 @@ def create_user(email: str, password: str = "a long enough password\n", *extra: 
 def test_migrate_brings_an_empty_database_to_head(env):
     first = run("migrate")
     assert first.exit_code == 0, first.output
-    assert scalar(env, "SELECT version_num FROM alembic_version") == migrate.head_revision(env)
+    assert scalar(env, "SELECT version_num FROM alembic_version") == migrate.head_revision()
     assert scalar(env, "SELECT count(*) FROM audit_chain_heads") == 16
     again = run("migrate")  # nothing pending: still fine
     assert again.exit_code == 0, again.output
@@ -130,7 +130,7 @@ def test_no_bootstrap_without_both_variables_nor_when_staff_exist(env, monkeypat
     monkeypatch.setenv("IMS_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
     get_settings.cache_clear()
     cli._migrate_and_bootstrap()  # no password: migrate only
-    assert scalar(env, "SELECT version_num FROM alembic_version") == migrate.head_revision(env)
+    assert scalar(env, "SELECT version_num FROM alembic_version") == migrate.head_revision()
     assert scalar(env, "SELECT count(*) FROM users") == 0
 
     assert create_user("kim@clinic.example").exit_code == 0

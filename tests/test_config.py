@@ -130,7 +130,7 @@ def test_readyz_when_migrated(client, db_url):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["status"] == "ready"
-    assert response.json()["schema_revision"] == migrate.head_revision(db_url)
+    assert response.json()["schema_revision"] == migrate.head_revision()
 
 
 @contextmanager

@@ -50,7 +50,7 @@ def test_upgrade_matches_models_and_downgrade_cleans_up(template_db, engine_kind
         assert _diff(url) == []
         command.check(migrate.alembic_config(url))  # `alembic check`, through the shipped env.py
         with engine.connect() as conn:
-            assert migrate.current_revision(engine) == migrate.head_revision(url)
+            assert migrate.current_revision(engine) == migrate.head_revision()
             clinic = conn.execute(text("SELECT id, time_zone FROM clinic")).all()
             assert [tuple(r) for r in clinic] == [(1, "America/Toronto")]
             assert conn.execute(text("SELECT value FROM counters WHERE name = 'chart_number'")).scalar() == 0
@@ -101,5 +101,5 @@ def test_migrations_ship_inside_the_package():
     revisions = list(scripts.walk_revisions())  # loads every script from the package
     assert {Path(r.path).name for r in revisions} == version_files
     assert len(scripts.get_heads()) == 1 and len(scripts.get_bases()) == 1
-    assert revisions[0].revision == migrate.head_revision("sqlite://")
+    assert revisions[0].revision == migrate.head_revision()
 

@@ -66,7 +66,7 @@ def test_serve_worker_and_migrate_started_together_all_come_up(empty_db, tmp_pat
     finally:
         for proc in procs.values():
             stop(proc)
-    assert _rows(empty_db, "SELECT version_num FROM alembic_version") == [(migrate.head_revision(empty_db),)]
+    assert _rows(empty_db, "SELECT version_num FROM alembic_version") == [(migrate.head_revision(),)]
     assert _rows(empty_db, "SELECT count(*) FROM users") == [(1,)]
     assert _rows(empty_db, "SELECT count(*) FROM audit_chain_heads") == [(16,)]
 
@@ -93,7 +93,7 @@ def test_a_second_migration_waits_for_the_lock_then_finds_head(empty_db, tmp_pat
     finally:
         stop(proc)
     assert "Database is at the latest schema." in log.read_text()
-    assert _rows(empty_db, "SELECT version_num FROM alembic_version") == [(migrate.head_revision(empty_db),)]
+    assert _rows(empty_db, "SELECT version_num FROM alembic_version") == [(migrate.head_revision(),)]
 
 
 def test_the_lock_is_per_database(template_db, tmp_path: Path):

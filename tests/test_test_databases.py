@@ -50,3 +50,16 @@ def test_a_database_whose_shape_a_test_changed_is_not_reused(pg_copy, template_d
 def test_a_database_still_in_use_is_not_reused(pg_copy, template_db):
     with psycopg.connect(pg_copy, autocommit=True):
         assert template_db._as_migrated.restore(pg_copy) is False
+
+
+def test_what_a_test_left_connected_is_cut_off_before_its_database_is_reused(pg_copy, template_db):
+    """`drop` does not wait for the test's connections (the audit group commit's writer is usually one of
+    them); the background thread ends them before it resets the database for the next test."""
+    left = psycopg.connect(pg_copy, autocommit=True)
+    try:
+        assert template_db._cut_off(make_url(pg_copy).database) is True
+        with pytest.raises(psycopg.OperationalError):
+            left.execute("SELECT 1")
+        assert template_db._as_migrated.restore(pg_copy) is True
+    finally:
+        left.close()
