@@ -14,7 +14,7 @@ from app.episodes.schemas import EpisodeOut
 from app.kit import audit
 from app.kit.actor import Actor
 from app.models.clinical import Assessment, Episode
-from app.models.enums import RecordStatus
+from app.models.enums import EpisodeStatus, RecordStatus
 from app.models.patient import Patient
 from app.models.treatment import Treatment
 from app.outcomes import service as outcomes
@@ -30,7 +30,8 @@ VISITS = 10
 
 
 def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
-    open_episodes = session.scalars(select(Episode).where(Episode.patient_id == patient.id, Episode.status == "open")
+    open_episodes = session.scalars(select(Episode).where(Episode.patient_id == patient.id,
+                                                          Episode.status == EpisodeStatus.OPEN)
                                     .order_by(Episode.created_at.desc())).all()
     ctx = SafetyContext.load(session, patient.id)  # consents + screenings + clinic settings
     current = ctx.screenings[0] if ctx.screenings else None

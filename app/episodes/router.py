@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -12,6 +12,7 @@ from app.episodes.schemas import EpisodeCreate, EpisodeDischarge, EpisodeOut, Ep
 from app.kit.errors import problem_responses
 from app.kit.etag import DeferredIfMatch, OptionalIfMatch, set_etag
 from app.kit.pagination import Page, PageParamsDep
+from app.models.enums import EpisodeStatusName
 from app.patients import service as patients
 
 router = APIRouter(prefix="/api/v1", tags=["episodes"])
@@ -36,7 +37,7 @@ def create_episode(session: SessionDep, actor: ClinicalWriter, patient_id: uuid.
 @router.get("/patients/{patient_id}/episodes", response_model=Page[EpisodeOut], operation_id="listEpisodes",
             summary="A patient's episodes of care, newest first", responses=problem_responses(401, 403, 404, 422))
 def list_episodes(session: SessionDep, actor: ClinicalReader, patient_id: uuid.UUID, page: PageParamsDep,
-                  status: Annotated[Literal["open", "discharged"] | None, Query()] = None) -> Page[EpisodeOut]:
+                  status: Annotated[EpisodeStatusName | None, Query()] = None) -> Page[EpisodeOut]:
     rows, cursor = service.list_for_patient(session, actor, patients.get(session, patient_id), page, status)
     return Page[EpisodeOut](items=[EpisodeOut.model_validate(e) for e in rows], next_cursor=cursor)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.isodates import IsoDate
+from app.models.enums import EpisodeStatusName
 
 EpisodeSide = Literal["left", "right", "bilateral", "central"]
 DischargeReason = Literal["goals_met", "plateau", "patient_choice", "referred_on", "non_attendance", "other"]
@@ -58,7 +59,7 @@ class EpisodeOut(BaseModel):
     referral_source: str | None
     goals: list[str]
     planned_frequency: str | None
-    status: Literal["open", "discharged"]
+    status: EpisodeStatusName
     discharged_on: date | None
     discharge_reason: str | None
     discharge_outcome: str | None

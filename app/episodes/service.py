@@ -18,6 +18,7 @@ from app.kit.events import EventType, announce
 from app.kit.pagination import PageParams, paginate
 from app.kit.repository import get_or_404
 from app.models.clinical import Episode
+from app.models.enums import EpisodeStatus
 from app.models.patient import Patient
 from app.reference.service import catalog
 
@@ -37,7 +38,7 @@ def of_patient(session: Session, patient_id: uuid.UUID, episode_id: uuid.UUID) -
 def open_of_patient(session: Session, patient_id: uuid.UUID, episode_id: uuid.UUID, then: str) -> Episode:
     """As `of_patient`, and still open: a clinical note is charted in an open episode (409 says `then` what)."""
     episode = of_patient(session, patient_id, episode_id)
-    if episode.status != "open":
+    if episode.status != EpisodeStatus.OPEN:
         raise Conflict(f"The episode is discharged; {then}")
     return episode
 
@@ -52,7 +53,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: EpisodeCreate
     created_by = clinical_record.accountable(session, actor, "create", "Episode", patient.id)
     values = data.model_dump()
     _check(session, values)
-    episode = Episode(patient_id=patient.id, created_by=created_by, status="open", **values)
+    episode = Episode(patient_id=patient.id, created_by=created_by, status=EpisodeStatus.OPEN.value, **values)
     session.add(episode)
     session.flush()
     _audit(session, actor, "create", episode)
@@ -63,7 +64,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: EpisodeCreate
 def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate,
            expected_version: int | None) -> Episode:
     """Edit an open episode (If-Match required); a discharged one answers 409 whether or not it is sent."""
-    if episode.status == "discharged":
+    if episode.status == EpisodeStatus.DISCHARGED:
         _refuse(session, actor, "update", episode, Conflict(
             f"The episode was discharged on {episode.discharged_on} and can no longer be edited; "
             "open a new episode for a new presentation"))
@@ -84,7 +85,7 @@ def update(session: Session, actor: Actor, episode: Episode, data: EpisodeUpdate
 
 def discharge(session: Session, actor: Actor, episode: Episode, data: EpisodeDischarge,
               expected_version: int | None) -> Episode:
-    if episode.status == "discharged":
+    if episode.status == EpisodeStatus.DISCHARGED:
         _refuse(session, actor, "discharge", episode,
                 Conflict(f"The episode was already discharged on {episode.discharged_on}"))
     if expected_version is not None:
@@ -95,7 +96,7 @@ def discharge(session: Session, actor: Actor, episode: Episode, data: EpisodeDis
         raise field_error("discharged_on", "cannot be in the future")
     if episode.onset_date and discharged_on < episode.onset_date:
         raise field_error("discharged_on", "cannot be before the onset date")
-    episode.status, episode.discharged_on = "discharged", discharged_on
+    episode.status, episode.discharged_on = EpisodeStatus.DISCHARGED.value, discharged_on
     episode.discharge_reason, episode.discharge_outcome = data.discharge_reason, data.discharge_outcome
     session.flush()
     _audit(session, actor, "discharge", episode)

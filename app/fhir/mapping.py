@@ -10,7 +10,7 @@ from typing import Any
 
 from app.fhir import codes as c
 from app.models.clinical import Assessment, ClinicalRevision, Episode
-from app.models.enums import RecordStatus, RevisionKind
+from app.models.enums import EpisodeStatus, RecordStatus, RevisionKind
 from app.models.patient import Patient
 from app.models.treatment import Consent, OutcomeAdministration, Treatment
 from app.models.user import User
@@ -117,7 +117,7 @@ def conditions(e: Episode, cat: Catalog) -> list[Resource]:
             "resourceType": "Condition", "id": f"{e.id}-{code.replace('_', '-')}",
             "meta": _meta(e.updated_at, e.version),
             "clinicalStatus": c.concept("http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                        "resolved" if e.status == "discharged" else "active"),
+                                        "resolved" if e.status == EpisodeStatus.DISCHARGED else "active"),
             "verificationStatus": c.concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"),
             "category": [c.concept("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis")],
             "code": {"coding": codings, "text": cond.name if cond else code},

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, new_id, utcnow
-from app.models.enums import RECORD_STATUSES, RecordStatus
+from app.models.enums import EPISODE_STATUSES, RECORD_STATUSES, EpisodeStatus, RecordStatus
 
 
 class Episode(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -18,7 +18,7 @@ class Episode(IdMixin, TimestampMixin, VersionedMixin, Base):
 
     __tablename__ = "episodes"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'discharged')", name="status"),
+        CheckConstraint(f"status IN {EPISODE_STATUSES!r}", name="status"),
         Index(None, "patient_id", "status"),
     )
 
@@ -29,7 +29,7 @@ class Episode(IdMixin, TimestampMixin, VersionedMixin, Base):
     referral_source: Mapped[str | None] = mapped_column(String(200))
     goals: Mapped[list[str]] = mapped_column(JSON)
     planned_frequency: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=EpisodeStatus.OPEN.value)
     discharged_on: Mapped[date | None] = mapped_column()
     discharge_reason: Mapped[str | None] = mapped_column(String(40))
     discharge_outcome: Mapped[str | None] = mapped_column(String(2000))

@@ -24,6 +24,18 @@ RecordStatusName = Literal["draft", "signed", "discarded"]
 RECORD_STATUSES: tuple[str, ...] = tuple(s.value for s in RecordStatus)  # plain strings: CHECK constraints
 
 
+class EpisodeStatus(StrEnum):
+    """An episode of care is open from intake until it is discharged (app.episodes.service); notes are charted
+    only in an open one."""
+
+    OPEN = "open"
+    DISCHARGED = "discharged"
+
+
+EpisodeStatusName = Literal["open", "discharged"]
+EPISODE_STATUSES: tuple[str, ...] = tuple(s.value for s in EpisodeStatus)
+
+
 class RevisionKind(StrEnum):
     """What wrote a row of `clinical_revisions`: the signature or a later amendment."""
 

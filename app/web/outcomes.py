@@ -27,6 +27,7 @@ from app.episodes import service as episodes
 from app.exports import patient_record
 from app.kit.errors import NotFound
 from app.kit.pagination import PageParams
+from app.models.enums import EpisodeStatus
 from app.outcomes import service as outcomes
 from app.outcomes.instruments import INSTRUMENTS
 from app.outcomes.schemas import InstrumentOut
@@ -63,7 +64,7 @@ def questionnaire(request: Request, session: SessionDep, page: PageSession, pati
     if instrument is None:
         raise NotFound(f"There is no questionnaire {code!r}; choose one from the patient's questionnaires page")
     patient = patients.read(session, page.actor, patient_id)
-    open_episodes, _ = episodes.list_for_patient(session, page.actor, patient, PageParams(50, None), "open")
+    open_episodes, _ = episodes.list_for_patient(session, page.actor, patient, PageParams(50, None), EpisodeStatus.OPEN)
     definition = InstrumentOut(**instrument.public())
     return render(request, "outcome.html", page=page, patient=patient, instrument=definition,
                   items=form_items(definition), episodes=open_episodes)

@@ -18,6 +18,7 @@ from app.clinic import service as clinic
 from app.db import SessionDep
 from app.kit import audit
 from app.models.clinical import Episode
+from app.models.enums import EpisodeStatus
 from app.models.patient import Patient
 from app.patients import service as patients
 from app.web import alerts, pictures
@@ -41,14 +42,16 @@ def today(request: Request, session: SessionDep, page: PageSession) -> Response:
     ids = {a.patient_id for t in sheet.therapists for a in t.appointments} if sheet else set()
     episodes: list[tuple[Episode, Patient]] = []
     if actor.can(Permission.CLINICAL_READ):
-        stmt = select(Episode, Patient).join(Patient, Patient.id == Episode.patient_id).where(Episode.status == "open")
+        stmt = select(Episode, Patient).join(Patient, Patient.id == Episode.patient_id) \
+            .where(Episode.status == EpisodeStatus.OPEN)
         care = policy.patients_in_care(actor, Episode.patient_id)
         if care is not None:
             stmt = stmt.where(care)
         episodes = [(e, p) for e, p in session.execute(
             stmt.order_by(Episode.updated_at.desc(), Episode.id).limit(OPEN_EPISODES)).all()]
         audit.record(session, actor, "search", resource_type="Episode",
-                     detail={"view": "today", "status": "open", "result_ids": [str(e.id) for e, _ in episodes]})
+                     detail={"view": "today", "status": EpisodeStatus.OPEN.value,
+                             "result_ids": [str(e.id) for e, _ in episodes]})
     names = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
     if names:  # the day list shows who is coming: a demographics read of each patient on it
         audit.record(session, actor, "search", resource_type="Patient",
