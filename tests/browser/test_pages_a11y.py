@@ -94,22 +94,22 @@ def _no_horizontal_scroll(page: Any) -> bool:
 def _walk(page: Any, urls: dict[str, str], shot: Callable[[Any, str], Path], who: str) -> dict[str, Any]:
     problems: dict[str, Any] = {}
     for name, path in urls.items():
-        page.set_viewport_size(LANDSCAPE)
-        page.goto(path)
-        violations = _axe(page)
-        if violations:
-            problems[f"{name}: axe"] = violations
-            print(f"axe {who}/{name}: {violations}")
-        weight, budget = _weight(page, path), BUDGETS.get(name, WEIGHT_BUDGET)
-        print(f"weight {who}/{name}: {weight} bytes (budget {budget})")  # shown with pytest -s
-        if weight > budget:
-            problems[f"{name}: weight"] = weight
+        # One load per orientation: the landscape one is photographed and measured before axe runs in it.
         for size, label in ((LANDSCAPE, "landscape"), (PORTRAIT, "portrait")):
             page.set_viewport_size(size)
             page.goto(path)
             shot(page, f"{who}-{name}-{label}")
             if not _no_horizontal_scroll(page):
                 problems[f"{name}: {label} scrolls sideways"] = True
+            if size is LANDSCAPE:
+                violations = _axe(page)
+                if violations:
+                    problems[f"{name}: axe"] = violations
+                    print(f"axe {who}/{name}: {violations}")
+                weight, budget = _weight(page, path), BUDGETS.get(name, WEIGHT_BUDGET)
+                print(f"weight {who}/{name}: {weight} bytes (budget {budget})")  # shown with pytest -s
+                if weight > budget:
+                    problems[f"{name}: weight"] = weight
     return problems
 
 
