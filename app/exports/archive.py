@@ -25,7 +25,7 @@ from sqlalchemy import Column, Date, Engine, Table, Time, Uuid, delete, func, in
 from sqlalchemy.engine import Connection
 
 from app import migrate
-from app.exports.rows import table_rows
+from app.exports.rows import change_stamp, table_rows
 from app.kit.snapshot import snapshot
 from app.models import Base
 from app.models.base import UTCDateTime, utcnow
@@ -120,7 +120,7 @@ def exported_columns(table: Table, fmt: str) -> list[Column[Any]]:
 
 def _rows(conn: Connection, table: Table, since: datetime | None, fmt: str) -> Iterator[dict[str, Any]]:
     stmt = select(*exported_columns(table, fmt)).order_by(*table.primary_key.columns)
-    stamp = next((table.c[name] for name in ("updated_at", "created_at", "occurred_at") if name in table.c), None)
+    stamp = change_stamp(table)
     if since is not None and stamp is not None:
         stmt = stmt.where(stamp > since)
     for row in conn.execution_options(yield_per=BATCH).execute(stmt).mappings():

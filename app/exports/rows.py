@@ -66,12 +66,17 @@ def _converter(column: Column[Any], dialect: str) -> Converter | None:
     return None  # text, numbers, and dates (stored as YYYY-MM-DD, which is their isoformat())
 
 
+def change_stamp(table: Table) -> Column[Any] | None:
+    """The column that says when a row last changed, which a `since` export filters on (None: every row goes)."""
+    return next((table.c[name] for name in ("updated_at", "created_at", "occurred_at") if name in table.c), None)
+
+
 def table_rows(conn: Connection, table: Table, columns: list[Column[Any]],
                since: datetime | None) -> Iterator[dict[str, Any]]:
     """Every row of `table` (those changed after `since`, where the table has a time stamp), in primary-key
     order, as a dict of the named columns' plain values. Runs inside the caller's snapshot transaction."""
     stmt = select(*columns).order_by(*table.primary_key.columns)
-    stamp = next((table.c[name] for name in ("updated_at", "created_at", "occurred_at") if name in table.c), None)
+    stamp = change_stamp(table)
     bound: dict[str, Any] = {}
     if since is not None and stamp is not None:
         stmt = stmt.where(stamp > bindparam("since"))
