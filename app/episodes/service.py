@@ -53,7 +53,7 @@ def create(session: Session, actor: Actor, patient: Patient, data: EpisodeCreate
     created_by = clinical_record.accountable(session, actor, "create", "Episode", patient.id)
     values = data.model_dump()
     _check(session, values)
-    episode = Episode(patient_id=patient.id, created_by=created_by, status=EpisodeStatus.OPEN.value, **values)
+    episode = Episode(patient_id=patient.id, created_by=created_by, status=EpisodeStatus.OPEN, **values)
     session.add(episode)
     session.flush()
     _audit(session, actor, "create", episode)
@@ -96,7 +96,7 @@ def discharge(session: Session, actor: Actor, episode: Episode, data: EpisodeDis
         raise field_error("discharged_on", "cannot be in the future")
     if episode.onset_date and discharged_on < episode.onset_date:
         raise field_error("discharged_on", "cannot be before the onset date")
-    episode.status, episode.discharged_on = EpisodeStatus.DISCHARGED.value, discharged_on
+    episode.status, episode.discharged_on = EpisodeStatus.DISCHARGED, discharged_on
     episode.discharge_reason, episode.discharge_outcome = data.discharge_reason, data.discharge_outcome
     session.flush()
     _audit(session, actor, "discharge", episode)
