@@ -8,7 +8,7 @@ import orjson
 import pytest
 from sqlalchemy import update
 
-from app.exports import archive
+from app.exports import archive, rows
 from app.exports.rows import _sqlite_time, _sqlite_timestamp, _sqlite_uuid, table_rows
 from app.kit.snapshot import snapshot
 from app.models import Base
@@ -37,6 +37,20 @@ def test_every_table_reads_byte_for_byte_as_the_orm_would(seeded, app):  # noqa:
             created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
     tables = _both(engine, None)
     assert tables["treatments"][0] and tables["audit_events"][0] and tables["clinical_revisions"][0]
+    for name, (fast, typed) in tables.items():
+        assert fast == typed, name
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunks-of-3", "row-by-row"])
+def test_rows_read_across_many_chunks_and_without_chunked_streaming_as_the_orm_would(seeded, app, monkeypatch,  # noqa: F811
+                                                                                    chunked):
+    """Chunks of 3 make every table cross chunk boundaries; "row-by-row" is PostgreSQL behind a libpq older than
+    17, which cannot stream in chunks (SQLite fetches in batches either way)."""
+    monkeypatch.setattr(rows, "BATCH", 3)
+    if not chunked:
+        monkeypatch.setattr(rows.capabilities, "has_stream_chunked", lambda: False)
+    tables = _both(app.state.engine, None)
+    assert tables["audit_events"][0].count(b"\n") > 3
     for name, (fast, typed) in tables.items():
         assert fast == typed, name
 
