@@ -42,6 +42,7 @@ from bench import httpload  # noqa: E402
 from bench.bulk_seed import bulk_seed  # noqa: E402
 from bench.httpload import Request  # noqa: E402
 from bench.seed_clinic import Clinic, seed, treatment_body  # noqa: E402
+from bench.targets import BASELINE, Row, baseline_ratio, verdicts  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -68,13 +69,28 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], path: str = "/healthz"
     raise SystemExit("server not ready in time")
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn --workers forks), from /proc."""
-    total = 0.0
+def _tree(pid: int) -> list[int]:
+    """A process and its children (uvicorn --workers forks)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for p in pids:
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU used so far by a process and its children, from /proc (0 where there is none)."""
+    total = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn --workers forks), from /proc."""
+    total = 0.0
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -202,6 +218,8 @@ def main() -> None:
                              "not hours, for 20,000 charts")
     parser.add_argument("--reads", type=int, default=100, help="--bulk: extra audit 'read' rows per copied chart")
     parser.add_argument("--postgresql", action="store_true", help="run on a throwaway PostgreSQL database")
+    parser.add_argument("--both", action="store_true",
+                        help="SQLite, then PostgreSQL, and a last table of both side by side with issue 13's")
     parser.add_argument("--pg-url", default=os.environ.get("IMS_TEST_DATABASE_URL", PG_DEFAULT))
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0, help="per workload")
@@ -210,17 +228,22 @@ def main() -> None:
     parser.add_argument("--log-level", default="warning", help="server log level (info adds an access log line)")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="imschart-bench-"))
-    url, drop = _make_database(args, workdir)
-    try:
-        _bench(args, url, workdir)
-    finally:
-        drop()
-        shutil.rmtree(workdir, ignore_errors=True)  # the SQLite file of a 20,000-chart run is ~3 GB
+    runs: dict[str, list[Row]] = {}
+    for postgresql in ([False, True] if args.both else [args.postgresql]):
+        args.postgresql = postgresql
+        workdir = Path(tempfile.mkdtemp(prefix="imschart-bench-"))
+        url, drop = _make_database(args, workdir)
+        try:
+            engine = "postgresql" if postgresql else "sqlite"
+            runs[engine] = _bench(args, url, workdir, engine)
+        finally:
+            drop()
+            shutil.rmtree(workdir, ignore_errors=True)  # the SQLite file of a 20,000-chart run is ~3 GB
+    if len(runs) == 2:
+        _print_side_by_side(runs, args)
 
 
-def _bench(args: argparse.Namespace, url: str, workdir: Path) -> None:
-    engine = "postgresql" if args.postgresql else "sqlite"
+def _bench(args: argparse.Namespace, url: str, workdir: Path, engine: str) -> list[Row]:
     print(f"seeding {args.patients} charts on {engine} ...", file=sys.stderr, flush=True)
     started = time.monotonic()
     if args.bulk:
@@ -251,7 +274,7 @@ def _bench(args: argparse.Namespace, url: str, workdir: Path) -> None:
     ]
     body_file.write_bytes(_patient_bytes(serve, env, clinic))
     floor_env = {**env, "BENCH_BODY": str(body_file), "BENCH_DATABASE_URL": url}
-    table: list[tuple[str, str, int, float, float, float, int]] = []
+    table: list[Row] = []
     memory: dict[str, float] = {}
     for name, argv, probe, gen in plan:
         if args.only and name not in args.only and not name.startswith("floor"):
@@ -260,15 +283,21 @@ def _bench(args: argparse.Namespace, url: str, workdir: Path) -> None:
         try:  # a short warm-up first (imports, connection pools, caches), not counted
             warm = min(2.0, args.seconds / 5)
             httpload.run("127.0.0.1", server.port, gen, connections=args.connections, seconds=warm)
+            cpu_before = _cpu_seconds(server.proc.pid)
             result = httpload.run("127.0.0.1", server.port, gen, connections=args.connections, seconds=args.seconds)
+            cpu = _cpu_seconds(server.proc.pid) - cpu_before
         finally:
             memory[name] = server.stop()
-        table += [(name, *row) for row in result.rows()]
+        answered = sum(len(lat) for lat in result.latencies.values())
+        cpu_ms = 1000 * cpu / answered if answered else None
+        table += [Row(name, *row, cpu_ms=cpu_ms if row[0] == "all" or len(result.latencies) == 1 else None)
+                  for row in result.rows()]
         for label, statuses in result.statuses.items():
             bad = {s: n for s, n in statuses.items() if s >= 400}
             if bad:
                 print(f"  {name} / {label}: error statuses {bad}", file=sys.stderr)
     _print(table, memory, args, engine)
+    return table
 
 
 def _patient_bytes(serve: list[str], env: dict[str, str], clinic: Clinic) -> bytes:
@@ -285,25 +314,53 @@ def _patient_bytes(serve: list[str], env: dict[str, str], clinic: Clinic) -> byt
         server.stop()
 
 
-def _print(table: list[tuple[str, str, int, float, float, float, int]], memory: dict[str, float],
-           args: argparse.Namespace, engine: str) -> None:
-    rate = {(w, label): r for w, label, _, r, *_ in table}
-    bare = next((r for (w, _), r in rate.items() if w == "floor-bare"), None)
-    naive = next((r for (w, _), r in rate.items() if w == "floor-naive"), None)
+def _print(table: list[Row], memory: dict[str, float], args: argparse.Namespace, engine: str) -> None:
+    naive = next((r.rate for r in table if r.workload == "floor-naive"), None)
+    bare = next((r.rate for r in table if r.workload == "floor-bare"), None)
     print(f"\n{engine}, {args.patients} charts x {args.treatments} sessions, {args.connections} connections, "
           f"{args.seconds:g} s per workload, imschart serve --workers {args.workers}\n")
     print(f"{'workload':<14} {'endpoint':<20} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>6} {'÷naive':>7} {'÷bare':>7} {'RSS MB':>7}")
+          f"{'errors':>6} {'÷naive':>7} {'÷bare':>7} {'issue ÷naive':>12} {'CPU ms/req':>10} {'RSS MB':>7}")
     shown: set[str] = set()
-    for workload, label, count, rps, p50, p99, errors in table:
-        ratio_naive = f"{rps / naive:.2f}" if naive else "-"
-        ratio_bare = f"{rps / bare:.3f}" if bare else "-"
-        rss = f"{memory.get(workload, 0):.0f}" if workload not in shown else ""
-        shown.add(workload)
-        print(f"{workload:<14} {label:<20} {count:>8} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f} {errors:>6} "
-              f"{ratio_naive:>7} {ratio_bare:>7} {rss:>7}")
-    print("\n÷naive / ÷bare: this row's req/s over the floor's, measured in this run (targets: GET patient >= 0.8 "
-          "x naive; p99 <= 60 ms reads, <= 120 ms writes; zero errors). RSS: the serving process(es) at the end.")
+    for r in table:
+        ratio_naive = f"{r.rate / naive:.2f}" if naive else "-"
+        ratio_bare = f"{r.rate / bare:.3f}" if bare else "-"
+        then = baseline_ratio(r.workload, engine, args.workers) if r.label == "all" or r.workload != "mix" else "-"
+        cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else ""
+        rss = f"{memory.get(r.workload, 0):.0f}" if r.workload not in shown else ""
+        shown.add(r.workload)
+        print(f"{r.workload:<14} {r.label:<20} {r.count:>8} {r.rate:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
+              f"{r.errors:>6} {ratio_naive:>7} {ratio_bare:>7} {then:>12} {cpu:>10} {rss:>7}")
+    print("\n÷naive / ÷bare: this row's req/s over the floor's, measured in this run. issue ÷naive: the same ratio "
+          "in issue 13's table (the first release), to compare with ÷naive. CPU ms/req: CPU used by the process "
+          "under test (all its workers) per answered request, during the measured seconds. RSS: the serving "
+          "process(es) at the end.\n\nTargets (issue 13), this run:")
+    for line in verdicts(table, engine, args.workers, memory):
+        print(line)
+
+
+def _print_side_by_side(runs: dict[str, list[Row]], args: argparse.Namespace) -> None:
+    """Issue 13's table, its layout kept: both engines per row, the issue's figures beside this run's."""
+    print(f"\nBoth engines, {args.connections} connections, --workers {args.workers}: req/s (÷naive) p50/p99 ms, "
+          "this run | issue 13\n")
+    print(f"{'workload':<14} {'SQLite now':>26} {'SQLite issue':>18} {'PostgreSQL now':>26} {'PostgreSQL issue':>18}")
+    for workload in dict.fromkeys(r.workload for r in runs["sqlite"]):
+        cells = []
+        for engine in ("sqlite", "postgresql"):
+            rows = runs[engine]
+            naive = next((r.rate for r in rows if r.workload == "floor-naive"), None)
+            row = next((r for r in rows if r.workload == workload and (r.label == "all" or workload != "mix")),
+                       None)
+            if row is None:
+                cells += ["-", "-"]
+                continue
+            ratio = f" ({row.rate / naive:.2f})" if naive else ""
+            cells.append(f"{row.rate:.0f}{ratio} {row.p50:.0f}/{row.p99:.0f}")
+            then = BASELINE.get(workload, {}).get(engine) if args.workers == 1 else None
+            cells.append("-" if then is None else
+                         f"{then[0]:.0f} ({baseline_ratio(workload, engine, 1)}) "
+                         f"{'-' if then[1] is None else f'{then[1]:.0f}'}/{then[2]:.0f}")
+        print(f"{workload:<14} {cells[0]:>26} {cells[1]:>18} {cells[2]:>26} {cells[3]:>18}")
 
 
 if __name__ == "__main__":
