@@ -1,9 +1,11 @@
-"""Where one GET patient spends its time: cProfile over N sequential requests, in-process (no network).
+"""Where one hot read spends its time: cProfile over N sequential requests, in-process (no network).
 
-    .venv/bin/python bench/profile_get_patient.py                 # SQLite, 500 requests, top 25 by own time
-    .venv/bin/python bench/profile_get_patient.py --postgresql --requests 1000
+    .venv/bin/python bench/profile_request.py                     # GET patient, SQLite, 500 requests, top 25
+    .venv/bin/python bench/profile_request.py --postgresql --requests 1000
+    .venv/bin/python bench/profile_request.py --endpoint chart --requests 200
 
-Seeds two charts (bench/seed_clinic.py), then profiles GET /api/v1/patients/{id} through the full ASGI stack
+Seeds two charts of six signed sessions (bench/seed_clinic.py), then profiles the endpoint (GET patient, its
+chart, one of its treatments, or a patient search) through the full ASGI stack
 (middleware, auth, audit, serialisation) with FastAPI's TestClient, in every thread the app runs in (its
 event loop, the threadpool workers, the audit group commit); the caller's thread is not profiled. Wait time
 (`acquire` of a lock) is threads waiting on each other: read the app's own CPU from the tottime column.
@@ -37,14 +39,18 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true")
     parser.add_argument("--pg-url", default=PG_DEFAULT)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--endpoint", choices=["patient", "chart", "treatment", "search"], default="patient")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="imschart-profile-"))
     url, drop = _make_database(args, workdir)
     try:
-        clinic = seed(url, SECRET, workdir / "data", 2, 1, progress=False)
+        clinic = seed(url, SECRET, workdir / "data", 2, 6, progress=False)
         app = create_app(settings_for(url, SECRET, workdir / "data"))
         p = clinic.patients[0]
-        path, headers = f"/api/v1/patients/{p['id']}", {"Authorization": f"Bearer {clinic.therapists[p['owner']]}"}
+        path = {"patient": f"/api/v1/patients/{p['id']}", "chart": f"/api/v1/patients/{p['id']}/chart",
+                "treatment": f"/api/v1/treatments/{p['treatments'][0]}",
+                "search": f"/api/v1/patients?q={p['family'][:4]}&limit=20"}[args.endpoint]
+        headers = {"Authorization": f"Bearer {clinic.therapists[p['owner']]}"}
         profiles: list[cProfile.Profile] = []
 
         def in_every_new_thread(*_: object) -> None:  # the TestClient's event loop and the threadpool workers
@@ -61,7 +67,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         threading.setprofile(None)  # type: ignore[arg-type]
         app.state.engine.dispose()
-        print(f"{args.requests} sequential GET patient in {elapsed:.2f} s: "
+        print(f"{args.requests} sequential GET {path} in {elapsed:.2f} s: "
               f"{elapsed / args.requests * 1000:.2f} ms each (profiled, so slower than unprofiled)\n")
         stats = pstats.Stats(*profiles)  # type: ignore[arg-type]
         stats.sort_stats("tottime").print_stats(args.top)

@@ -33,7 +33,7 @@ MEMORY_PER_WORKER_MB = 200
 LIMITS = {
     "get-patient": "per-request Python CPU in the server (auth, access check, ORM load, serialisation, the audit "
                    "hand-off) against the naive floor's one statement: see 'CPU ms/req' above (the naive "
-                   "floor's beside it), bench/profile_get_patient.py and docs/performance.md round 5",
+                   "floor's beside it), bench/profile_request.py and docs/performance.md round 5",
     "p99": "the server is CPU-bound at 16 connections on this box: a request's p99 is its queue behind the "
            "other 15 (p99 ≈ connections x CPU per request); the naive floor's own p99 shows the box's share",
     "mix": "CPU per request, the chart's above all (about 15 statements and ten sessions serialised per chart: "

@@ -43,7 +43,7 @@ def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
                              .order_by(Treatment.started_at.desc(), Treatment.id.desc())
                              .limit(RECENT_TREATMENTS)).all()
     episode_ids = [e.id for e in open_episodes]
-    series_treatments, series_outcomes = outcomes.load_for_episodes(session, episode_ids)
+    series_pains, series_outcomes = outcomes.load_for_episodes(session, episode_ids)
     cat = catalog(session)
     upcoming, past = appointments.visits(session, patient.id, VISITS)
     audit.record(session, actor, "read", resource_type="PatientChart", resource_id=patient.id, patient_id=patient.id,
@@ -61,6 +61,6 @@ def chart(session: Session, actor: Actor, patient: Patient) -> Chart:
             author_id=latest.author_id,
             summary=summarise(cat, assessments.content_of(latest), str(latest.id))) if latest else None,
         recent_treatments=[treatments.to_out(session, t, ctx) for t in recent],
-        progress=[outcomes.build_progress(eid, series_treatments, series_outcomes) for eid in episode_ids],
+        progress=[outcomes.build_progress(eid, series_pains, series_outcomes) for eid in episode_ids],
         upcoming_visits=upcoming, past_visits=past,
     )

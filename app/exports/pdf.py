@@ -28,7 +28,7 @@ from app.models.enums import RecordStatus
 from app.models.treatment import PRECAUTIONS
 from app.outcomes.instruments import INSTRUMENTS, improvement
 from app.outcomes.interpretation import band, change_from_baseline
-from app.outcomes.service import build_progress
+from app.outcomes.service import PainRow, build_progress
 from app.outcomes.svg import drawing as progress_drawing
 from app.records.patient import PatientRecord
 from app.reference.catalog import Catalog
@@ -99,7 +99,7 @@ def _progress(record: PatientRecord, ctx: NoteContext) -> list[Flowable]:
     out: list[Flowable] = []
     signed = [t for t in record.treatments if t.status == RecordStatus.SIGNED]
     for e in record.episodes:
-        progress = build_progress(e.id, signed, record.outcomes)
+        progress = build_progress(e.id, [PainRow.of(t) for t in signed], record.outcomes)
         if not progress.pain and not progress.instruments:
             continue
         names = ", ".join(ctx.cat.condition(c).name if ctx.cat.condition(c) else c  # type: ignore[union-attr]

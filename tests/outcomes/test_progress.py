@@ -18,13 +18,16 @@ def test_progress_shows_change_and_mcid(client, staff):
                 "instrument": instrument, "responses": responses, "administered_at": when,
                 "episode_id": episode["id"]})
             assert response.status_code == 201, response.text
-    for pre, post in ((8, 5), (6, 3)):
+    for pre, post in ((8, 5), (6, 3), (0, None), (None, 10)):  # the database reads them out of each session's content
         assert record_session(client, therapist, patient["id"], episode["id"], pre_pain_nprs=pre,
                               post_pain_nprs=post, needles=six_needles(e_stim=False)).status_code == 201
     progress = client.get(f"/api/v1/episodes/{episode['id']}/progress", headers=therapist.headers)
     assert progress.status_code == 200, progress.text
     body = progress.json()
-    assert [(p["pre_pain_nprs"], p["post_pain_nprs"]) for p in body["pain"]] == [(8, 5), (6, 3)]
+    assert [(p["pre_pain_nprs"], p["post_pain_nprs"]) for p in body["pain"]] == [(8, 5), (6, 3), (0, None),
+                                                                                  (None, 10)]
+    chart = client.get(f"/api/v1/patients/{patient['id']}/chart", headers=therapist.headers).json()
+    assert chart["progress"][0]["pain"] == body["pain"]
     by = {i["instrument"]: i for i in body["instruments"]}
     odi = by["odi"]
     assert odi["baseline"] == 80 and odi["latest"] == 37.78 and odi["change"] == 42.22  # lower is better
