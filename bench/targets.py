@@ -37,7 +37,8 @@ LIMITS = {
     "p99": "the server is CPU-bound at 16 connections on this box: a request's p99 is its queue behind the "
            "other 15 (p99 ≈ connections x CPU per request); the naive floor's own p99 shows the box's share",
     "mix": "CPU per request, the chart's above all (about 15 statements and ten sessions serialised per chart: "
-           "docs/performance.md round 4); on SQLite also writes queueing on the single write lock",
+           "docs/performance.md round 4), which grows under concurrency as the request threads contend for the "
+           "GIL (round 6); on SQLite also writes queueing on the single write lock",
 }
 
 

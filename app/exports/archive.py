@@ -2,8 +2,9 @@
 and loaded back into an empty database. Generic over the schema, so a new table is archived without
 new code, and an export -> import -> export round-trips to identical files.
 
-Memory stays flat: rows are read with server-side cursors and written straight into the zip entry; only the
-current batch is ever held. The NDJSON archive reads through `app.exports.rows` (raw cursor, a converter per
+Memory stays flat: rows are read in batches (the CSV export through server-side cursors; the NDJSON archive
+streamed in chunks on PostgreSQL, fetched in batches on SQLite) and written straight into the zip entry; only
+the current batch is ever held. The NDJSON archive reads through `app.exports.rows` (raw cursor, a converter per
 column); the CSV export keeps SQLAlchemy's typed rows.
 """
 
