@@ -67,25 +67,29 @@ class RedFlagsOut(BaseModel):
 
 
 def for_patient(session: Session, patient_id: uuid.UUID) -> list[RedFlagsOut]:
-    """Every non-discarded assessment that records a red flag, newest first, with its acknowledgements."""
-    assessments = session.scalars(select(Assessment).where(Assessment.patient_id == patient_id,
-                                                           Assessment.status != RecordStatus.DISCARDED)
-                                  .order_by(Assessment.assessed_at.desc(), Assessment.id.desc())
-                                  .limit(RECENT_ASSESSMENTS)).all()
+    """Every non-discarded assessment that records a red flag, newest first, with its acknowledgements.
+
+    Only each assessment's `subjective.red_flags` is read, extracted by the database: the chart and every
+    signing ask this, and decoding whole assessments (the segmental exam of every level) to read one small
+    object cost them in proportion to the patient's history."""
+    assessments = session.execute(
+        select(Assessment.id, Assessment.assessed_at, Assessment.content[("subjective", "red_flags")])
+        .where(Assessment.patient_id == patient_id, Assessment.status != RecordStatus.DISCARDED)
+        .order_by(Assessment.assessed_at.desc(), Assessment.id.desc()).limit(RECENT_ASSESSMENTS)).all()
     acks = session.scalars(select(RedFlagAcknowledgement)
                            .where(RedFlagAcknowledgement.patient_id == patient_id)).all()
     acked: dict[uuid.UUID, set[str]] = {}
     for ack in acks:
         acked.setdefault(ack.assessment_id, set()).update(ack.flags)
     out = []
-    for a in assessments:
-        recorded = ((a.content or {}).get("subjective") or {}).get("red_flags") or {}
+    for assessment_id, assessed_at, red_flags in assessments:
+        recorded = red_flags if isinstance(red_flags, dict) else {}
         flags = [f for f in SHOWN if recorded.get(f) is True]
         if not flags:
             continue
-        done = acked.get(a.id, set())
+        done = acked.get(assessment_id, set())
         blocking = [f for f in flags if f in BLOCKING]
-        out.append(RedFlagsOut(assessment_id=a.id, assessed_at=a.assessed_at, flags=flags, blocking=blocking,
+        out.append(RedFlagsOut(assessment_id=assessment_id, assessed_at=assessed_at, flags=flags, blocking=blocking,
                                acknowledged=[f for f in flags if f in done],
                                outstanding=[f for f in blocking if f not in done], notes=recorded.get("notes")))
     return out
