@@ -42,6 +42,7 @@ from app.integrations.clients import router as api_clients_router
 from app.integrations.webhooks import router as webhooks_router
 from app.jobs import loop as worker_loop
 from app.kit import docs, logs, openapi
+from app.kit.admission import DatabaseAdmission
 from app.kit.audit import audit_key_from_secret
 from app.kit.boundary import ErrorBoundaryMiddleware, SecurityHeadersMiddleware
 from app.kit.errors import install_error_handlers
@@ -108,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(IdempotencyMiddleware, factory=app.state.sessionmaker, principal=partial(principal, app.state),
                        lease=timedelta(seconds=settings.idempotency_lease_seconds))
+    # Outside the idempotency claim (a database write of its own): requests queue here holding no thread.
+    app.add_middleware(DatabaseAdmission, engine=engine, slot_seconds=settings.db_pool_timeout,
+                       writer_seconds=settings.db_statement_timeout)
     app.add_middleware(ErrorBoundaryMiddleware)  # inside the request context: errors carry the request id
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                        larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})

@@ -1,0 +1,142 @@
+"""Admission to the database: requests wait on the event loop, holding no thread, until they can proceed.
+
+Why: FastAPI runs a request's sync dependencies, its handler and its session's commit on the threadpool
+(anyio's 40 threads), one hop after another, and the request keeps its pooled connection (and on SQLite, for a
+write, the database's one write lock) from its first statement to its commit. When more requests arrive at once
+than the pool has connections, the waiting ones sit in threads inside the pool's checkout (or, on SQLite, inside
+`BEGIN IMMEDIATE`); once they hold every thread, the requests that hold the connections or the lock cannot get
+a thread to go on in, and nothing moves until the waits time out and fail. Measured before this gate: 64
+concurrent `POST /api/v1/patients` against `imschart serve` on SQLite got no answer within 10 s, and on
+PostgreSQL the same burst in process ended in 503s; at 16 connections SQLite's busy-wait back-off gave POSTs a p99
+near 3 s.
+
+So each HTTP request takes one of the pool's connections' worth of slots before it starts (the capacity of the
+pool, less one for the in-process worker), and on SQLite a write request (any method but GET, HEAD, OPTIONS) also
+takes the one writer's turn first: the lock passes in arrival order, without busy-waiting. A request's body is
+read before it queues (a slow upload must not hold others up). A request that waits longer than the pool's
+timeout (the busy timeout, for a SQLite writer's turn) gets the 503 with Retry-After a pool or lock timeout
+would give. The health probes are not gated. Several `imschart serve` processes each have their own gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.kit.db_faults import RETRY_AFTER_SECONDS, UNAVAILABLE
+from app.kit.request_context import send_problem
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNGATED = ("/healthz", "/readyz")
+RESERVED = 1  # a pooled connection left for the in-process worker (exports, webhooks)
+
+
+@dataclass
+class _Queues:
+    slots: asyncio.Semaphore | None
+    writer: asyncio.Lock | None
+
+
+class _Busy(Exception):
+    pass
+
+
+class DatabaseAdmission:
+    """Pure ASGI: see the module docstring."""
+
+    def __init__(self, app: ASGIApp, engine: Engine, slot_seconds: float, writer_seconds: float) -> None:
+        self.app = app
+        pool = engine.pool
+        size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)
+        self.capacity = (max(1, size() + max(overflow, 0) - RESERVED)
+                         if callable(size) and isinstance(overflow, int) else None)  # None: a pool without a bound
+        self.one_writer = engine.dialect.name == "sqlite"
+        self.slot_seconds, self.writer_seconds = slot_seconds, writer_seconds
+        # Per event loop: a test may drive the same app from several loops, one after another.
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queues] = weakref.WeakKeyDictionary()
+
+    def _for_this_loop(self) -> _Queues:
+        loop = asyncio.get_running_loop()
+        queues = self._queues.get(loop)
+        if queues is None:
+            queues = self._queues[loop] = _Queues(
+                asyncio.Semaphore(self.capacity) if self.capacity else None,
+                asyncio.Lock() if self.one_writer else None)
+        return queues
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNGATED:
+            await self.app(scope, receive, send)
+            return
+        writes = scope["method"] not in READS
+        if writes:
+            refused: HTTPException | None = None
+            try:
+                body = await _whole_body(receive)
+            except HTTPException as exc:  # the size cap: inner layers answer it as before, without a turn
+                refused = exc
+            if refused is not None:
+                async def refuse() -> Message:
+                    raise refused  # type: ignore[misc]
+
+                await self.app(scope, refuse, send)
+                return
+            receive = _replaying(body, receive)
+        queues = self._for_this_loop()
+        try:
+            async with self._admitted(queues, writes):
+                await self.app(scope, receive, send)
+        except _Busy:
+            await send_problem(send, UNAVAILABLE.status, UNAVAILABLE.slug, UNAVAILABLE.title,
+                               "The database is busy with other requests; retry after the number of seconds in "
+                               "Retry-After", headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, queues: _Queues, writes: bool) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as held:
+            if writes and queues.writer is not None:
+                await _within(queues.writer.acquire(), self.writer_seconds)
+                held.callback(queues.writer.release)
+            if queues.slots is not None:
+                await _within(queues.slots.acquire(), self.slot_seconds)
+                held.callback(queues.slots.release)
+            yield
+
+
+async def _within(waiting: Awaitable[object], seconds: float) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await waiting
+    except TimeoutError:
+        raise _Busy from None
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # http.disconnect, once the client goes
+
+    return replay
+
+
+async def _whole_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left before sending it all
+            raise HTTPException(400, "The request body was not sent")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)

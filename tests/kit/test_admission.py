@@ -1,0 +1,161 @@
+"""More concurrent requests than threadpool threads: they queue on the event loop (app.kit.admission) instead of
+every thread waiting for a pooled connection, or SQLite's write lock, whose holder needs a thread to go on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+from starlette.types import Receive, Scope, Send
+
+from app.kit.admission import DatabaseAdmission
+from app.main import create_app
+from app.models.patient import Patient
+from tests.factories import Staff, patient_body
+
+BURST = 64  # anyio's threadpool has 40 threads; the pool 15 connections
+
+
+def test_more_concurrent_requests_than_threads_all_answer(settings):  # both engines
+    """Before the gate, SQLite's writes stopped here until the busy timeout and PostgreSQL's requests until the
+    pool's timeout (5 s in this test, both), and the waiting requests failed with 503s."""
+    app = create_app(settings.model_copy(update={"db_statement_timeout": 5, "db_pool_timeout": 5}))
+    receptionist = Staff(app)("reception")
+
+    async def burst() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as client:
+            created = await asyncio.gather(*(
+                client.post("/api/v1/patients", headers=receptionist.headers,
+                            json=patient_body(family_name=f"Burst{n}", email=None, phone=f"416-555-{n:04d}"))
+                for n in range(BURST)))
+            read = await asyncio.gather(*(
+                client.get(f"/api/v1/patients/{r.json()['id']}", headers=receptionist.headers) for r in created
+                if r.status_code == 201))
+            return created, read
+
+    try:
+        started = time.monotonic()
+        created, read = asyncio.run(burst())
+        elapsed = time.monotonic() - started
+        assert sorted({r.status_code for r in created}) == [201], [r.text for r in created if r.status_code != 201][:3]
+        assert [r.status_code for r in read] == [200] * BURST
+        assert elapsed < 5, f"{BURST} writes and reads took {elapsed:.1f} s: they waited out a timeout"
+        with app.state.sessionmaker() as session:
+            assert session.scalar(select(func.count()).select_from(Patient)
+                                  .where(Patient.family_name.startswith("Burst"))) == BURST
+    finally:
+        app.state.engine.dispose()
+
+
+class _Held:
+    """An app whose first write holds on until told to finish; records what each request saw."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        self.bodies.append(message.get("body", b""))
+        if scope["method"] == "POST" and scope["path"] == "/hold":
+            await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+
+def _gated(inner: _Held, wait_seconds: float, url: str = "sqlite:///gate.db", **pool: int) -> DatabaseAdmission:
+    # create_engine connects to nothing: only the pool's size and the dialect matter here.
+    return DatabaseAdmission(inner, create_engine(url, **pool), slot_seconds=wait_seconds, writer_seconds=wait_seconds)
+
+
+def test_a_write_waits_for_the_one_before_it_and_reads_do_not():
+    async def scenario() -> tuple[int, int, int, list[bytes]]:
+        inner = _Held()
+        transport = httpx.ASGITransport(app=_gated(inner, wait_seconds=10))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = asyncio.create_task(client.post("/hold", content=b"first"))
+            await asyncio.sleep(0.05)
+            second = asyncio.create_task(client.post("/next", content=b"second body, replayed whole"))
+            read = await asyncio.wait_for(client.get("/read"), 2)  # not gated: answers while the write holds
+            await asyncio.sleep(0.1)
+            assert not second.done()  # queued behind the first write
+            inner.release.set()
+            return (await holding).status_code, (await second).status_code, read.status_code, inner.bodies
+
+    first, second, read, bodies = asyncio.run(scenario())
+    assert (first, second, read) == (200, 200, 200)
+    assert bodies == [b"first", b"", b"second body, replayed whole"]
+
+
+def test_a_write_that_waits_too_long_gets_a_503_with_retry_after():
+    async def scenario() -> httpx.Response:
+        inner = _Held()
+        transport = httpx.ASGITransport(app=_gated(inner, wait_seconds=0.2))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = asyncio.create_task(client.post("/hold"))
+            await asyncio.sleep(0.05)
+            late = await client.post("/next")
+            inner.release.set()
+            await holding
+            return late
+
+    late = asyncio.run(scenario())
+    assert late.status_code == 503 and late.headers["retry-after"] == "5"
+    assert late.headers["content-type"] == "application/problem+json"
+    assert late.json()["type"].endswith("/database-unavailable") and "busy" in late.json()["detail"]
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://nobody@127.0.0.1:1/none"])
+def test_postgresql_writes_do_not_wait_for_each_other(url):
+    async def scenario() -> tuple[int, int]:
+        inner = _Held()
+        transport = httpx.ASGITransport(app=_gated(inner, wait_seconds=0.2, url=url))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = asyncio.create_task(client.post("/hold"))
+            await asyncio.sleep(0.05)
+            other = await asyncio.wait_for(client.post("/next"), 2)
+            inner.release.set()
+            return (await holding).status_code, other.status_code
+
+    assert asyncio.run(scenario()) == (200, 200)
+
+
+def test_requests_beyond_the_pools_connections_wait_for_a_slot():
+    """A pool of 2 + 1 overflow, one kept for the worker: two requests at a time, a third waits its turn."""
+    async def scenario() -> tuple[list[int], bool]:
+        inner = _Held()
+        gate = _gated(inner, wait_seconds=10, url="postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=2,
+                      max_overflow=1)
+        transport = httpx.ASGITransport(app=gate)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = [asyncio.create_task(client.post("/hold")) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            third = asyncio.create_task(client.get("/read"))
+            await asyncio.sleep(0.1)
+            waited = not third.done()
+            inner.release.set()
+            return [(await t).status_code for t in (*holding, third)], waited
+
+    statuses, waited = asyncio.run(scenario())
+    assert statuses == [200, 200, 200] and waited
+
+
+def test_the_health_probes_never_wait():
+    async def scenario() -> int:
+        inner = _Held()
+        gate = _gated(inner, wait_seconds=10, url="postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=1,
+                      max_overflow=1)
+        transport = httpx.ASGITransport(app=gate)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = asyncio.create_task(client.post("/hold"))
+            await asyncio.sleep(0.05)
+            probe = await asyncio.wait_for(client.get("/readyz"), 2)
+            inner.release.set()
+            await holding
+            return probe.status_code
+
+    assert asyncio.run(scenario()) == 200
