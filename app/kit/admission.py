@@ -13,17 +13,18 @@ near 3 s.
 So each HTTP request takes one of the pool's connections' worth of slots before it starts (the capacity of the
 pool, less one for the in-process worker), and on SQLite a write request (any method but GET, HEAD, OPTIONS) also
 takes the one writer's turn first: the lock passes in arrival order, without busy-waiting. A request's body is
-read before it queues (a slow upload must not hold others up). A request that waits longer than the pool's
-timeout (the busy timeout, for a SQLite writer's turn) gets the 503 with Retry-After a pool or lock timeout
-would give. The health probes are not gated. Several `imschart serve` processes each have their own gate.
+read before it queues (a slow upload must not hold others up), and its turn ends when its answer starts (its
+commit and audit batch are done by then: a slow download must not hold others up either). A request that waits
+longer than the pool's timeout (the busy timeout, for a SQLite writer's turn) gets the 503 with Retry-After a
+pool or lock timeout would give. The health probes are not gated. Several `imschart serve` processes each
+have their own gate.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -91,23 +92,44 @@ class DatabaseAdmission:
             receive = _replaying(body, receive)
         queues = self._for_this_loop()
         try:
-            async with self._admitted(queues, writes):
-                await self.app(scope, receive, send)
+            release = await self._admit(queues, writes)
         except _Busy:
             await send_problem(send, UNAVAILABLE.status, UNAVAILABLE.slug, UNAVAILABLE.title,
                                "The database is busy with other requests; retry after the number of seconds in "
                                "Retry-After", headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+            return
 
-    @contextlib.asynccontextmanager
-    async def _admitted(self, queues: _Queues, writes: bool) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as held:
+        async def releasing_send(message: Message) -> None:
+            # The request's database work is over once its answer starts (the commit and the audit batch come
+            # first): a large download goes on without holding anyone up.
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, releasing_send)
+        finally:
+            release()
+
+    async def _admit(self, queues: _Queues, writes: bool) -> Callable[[], None]:
+        """Wait for this request's turn; returns what gives it back (safe to call more than once)."""
+        held: list[Callable[[], None]] = []
+
+        def release() -> None:
+            while held:
+                held.pop()()
+
+        try:
             if writes and queues.writer is not None:
                 await _within(queues.writer.acquire(), self.writer_seconds)
-                held.callback(queues.writer.release)
+                held.append(queues.writer.release)
             if queues.slots is not None:
                 await _within(queues.slots.acquire(), self.slot_seconds)
-                held.callback(queues.slots.release)
-            yield
+                held.append(queues.slots.release)
+        except BaseException:
+            release()
+            raise
+        return release
 
 
 async def _within(waiting: Awaitable[object], seconds: float) -> None:

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.kit.admission import DatabaseAdmission
 from app.main import create_app
@@ -64,6 +64,9 @@ class _Held:
         if scope["method"] == "POST" and scope["path"] == "/hold":
             await self.release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"] == "/download":  # the answer has started; its body is slow to come
+            await send({"type": "http.response.body", "body": b"part", "more_body": True})
+            await self.release.wait()
         await send({"type": "http.response.body", "body": b"done"})
 
 
@@ -159,3 +162,37 @@ def test_the_health_probes_never_wait():
             return probe.status_code
 
     assert asyncio.run(scenario()) == 200
+
+
+def test_a_slow_answer_does_not_hold_the_next_write():
+    """The turn ends when the answer starts: a long download (an export file) keeps nobody waiting. Driven as
+    raw ASGI: httpx's in-process transport returns only once the whole body is there."""
+    async def scenario() -> tuple[list[bytes], int]:
+        inner = _Held()
+        gate = _gated(inner, wait_seconds=10)
+        sent: list[bytes] = []
+        started = asyncio.Event()
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.set()
+            else:
+                sent.append(message.get("body", b""))
+
+        def scope(path: str) -> Scope:
+            return {"type": "http", "method": "POST", "path": path, "headers": []}
+
+        downloading = asyncio.create_task(gate(scope("/download"), receive, send))
+        await asyncio.wait_for(started.wait(), 2)
+        transport = httpx.ASGITransport(app=gate)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            nxt = await asyncio.wait_for(client.post("/next"), 2)  # while the download's body is still coming
+        inner.release.set()
+        await downloading
+        return sent, nxt.status_code
+
+    sent, status = asyncio.run(scenario())
+    assert status == 200 and b"".join(sent) == b"partdone"
