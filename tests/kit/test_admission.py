@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -15,6 +18,16 @@ from app.kit.admission import DatabaseAdmission
 from app.main import create_app
 from app.models.patient import Patient
 from tests.factories import Staff, patient_body
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a thread of its own: a browser test's Playwright (sync API) may have left an event loop
+    running on this worker's main thread, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 BURST = 64  # anyio's threadpool has 40 threads; the pool 15 connections
 
@@ -39,7 +52,7 @@ def test_more_concurrent_requests_than_threads_all_answer(settings):  # both eng
 
     try:
         started = time.monotonic()
-        created, read = asyncio.run(burst())
+        created, read = _run(burst())
         elapsed = time.monotonic() - started
         assert sorted({r.status_code for r in created}) == [201], [r.text for r in created if r.status_code != 201][:3]
         assert [r.status_code for r in read] == [200] * BURST
@@ -89,7 +102,7 @@ def test_a_write_waits_for_the_one_before_it_and_reads_do_not():
             inner.release.set()
             return (await holding).status_code, (await second).status_code, read.status_code, inner.bodies
 
-    first, second, read, bodies = asyncio.run(scenario())
+    first, second, read, bodies = _run(scenario())
     assert (first, second, read) == (200, 200, 200)
     assert bodies == [b"first", b"", b"second body, replayed whole"]
 
@@ -106,7 +119,7 @@ def test_a_write_that_waits_too_long_gets_a_503_with_retry_after():
             await holding
             return late
 
-    late = asyncio.run(scenario())
+    late = _run(scenario())
     assert late.status_code == 503 and late.headers["retry-after"] == "5"
     assert late.headers["content-type"] == "application/problem+json"
     assert late.json()["type"].endswith("/database-unavailable") and "busy" in late.json()["detail"]
@@ -124,7 +137,7 @@ def test_postgresql_writes_do_not_wait_for_each_other(url):
             inner.release.set()
             return (await holding).status_code, other.status_code
 
-    assert asyncio.run(scenario()) == (200, 200)
+    assert _run(scenario()) == (200, 200)
 
 
 def test_requests_beyond_the_pools_connections_wait_for_a_slot():
@@ -143,7 +156,7 @@ def test_requests_beyond_the_pools_connections_wait_for_a_slot():
             inner.release.set()
             return [(await t).status_code for t in (*holding, third)], waited
 
-    statuses, waited = asyncio.run(scenario())
+    statuses, waited = _run(scenario())
     assert statuses == [200, 200, 200] and waited
 
 
@@ -161,7 +174,7 @@ def test_the_health_probes_never_wait():
             await holding
             return probe.status_code
 
-    assert asyncio.run(scenario()) == 200
+    assert _run(scenario()) == 200
 
 
 def test_a_slow_answer_does_not_hold_the_next_write():
@@ -194,5 +207,5 @@ def test_a_slow_answer_does_not_hold_the_next_write():
         await downloading
         return sent, nxt.status_code
 
-    sent, status = asyncio.run(scenario())
+    sent, status = _run(scenario())
     assert status == 200 and b"".join(sent) == b"partdone"
