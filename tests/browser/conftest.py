@@ -124,7 +124,15 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
     def take(tab: Any, step: str) -> Path:
         label = re.sub(r"[^\w.-]+", "_", step)
         path = folder / f"{next(count):02d}-{label}.png"
-        tab.screenshot(path=str(path), full_page=True)
+        for attempt in range(3):
+            try:
+                tab.screenshot(path=str(path), full_page=True)
+                return path
+            except Exception as exc:  # playwright's Error; seen once on a loaded CI box, right after a navigation
+                if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                    raise
+                tab.wait_for_load_state("load")
+                tab.wait_for_timeout(200)
         return path
 
     return take
