@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kit.asgi_body import read_body, replaying
 from app.kit.db_faults import RETRY_AFTER_SECONDS, UNAVAILABLE
 from app.kit.request_context import send_problem
 
@@ -80,7 +81,7 @@ class DatabaseAdmission:
         if writes:
             refused: HTTPException | None = None
             try:
-                body = await _whole_body(receive)
+                body = await read_body(receive)
             except HTTPException as exc:  # the size cap: inner layers answer it as before, without a turn
                 refused = exc
             if refused is not None:
@@ -89,7 +90,7 @@ class DatabaseAdmission:
 
                 await self.app(scope, refuse, send)
                 return
-            receive = _replaying(body, receive)
+            receive = replaying(body, receive)
         queues = self._for_this_loop()
         try:
             release = await self._admit(queues, writes)
@@ -138,27 +139,3 @@ async def _within(waiting: Awaitable[object], seconds: float) -> None:
             await waiting
     except TimeoutError:
         raise _Busy from None
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # http.disconnect, once the client goes
-
-    return replay
-
-
-async def _whole_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client left before sending it all
-            raise HTTPException(400, "The request body was not sent")
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)

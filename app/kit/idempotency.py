@@ -41,6 +41,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import COMMIT_HANDOFF, CommitHandoff
+from app.kit.asgi_body import read_body, replaying
 from app.kit.errors import database_problem, problem_response
 from app.kit.request_context import send_problem
 from app.models.base import utcnow
@@ -87,13 +88,8 @@ class IdempotencyMiddleware:
         if not 1 <= len(key) <= 200:
             await _problem(send, 400, "Idempotency-Key must be 1-200 characters")
             return
-        body = b""
         try:
-            while True:
-                message = await receive()
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
+            body = await read_body(receive)
         except HTTPException as exc:  # the body checks of the request-context middleware (size cap, NUL)
             too_large = exc.status_code == 413
             await _problem(send, exc.status_code, str(exc.detail),
@@ -104,14 +100,7 @@ class IdempotencyMiddleware:
         request_hash = hashlib.sha256(b"\n".join([scope["path"].encode(), scope.get("query_string", b""),
                                                   body])).hexdigest()
         claim = await run_in_threadpool(self._claim, auth, key, request_hash)
-        sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        replay_receive = replaying(body, receive)
 
         if claim.principal is None:  # not a live credential: no replay, no claim; the app answers 401
             await self.app(scope, replay_receive, send)
