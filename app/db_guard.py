@@ -37,7 +37,12 @@ PING_DEADLINE = 1.0  # `SELECT 1` on a live server takes milliseconds; a failed 
 
 
 class Watchdog:
-    """One thread for all connections: shuts the socket of any call that outlived its deadline."""
+    """One thread for all connections: shuts the socket of any call that outlived its deadline.
+
+    The process shares one (`WATCHDOG`), whatever the number of engines: its thread never ends, so one per engine
+    left a thread waking ten times a second behind every engine ever made (the test suite makes one per test, and
+    its workers ended up running hundreds of them).
+    """
 
     def __init__(self) -> None:
         self._armed: dict[int, tuple[float, weakref.ref[Any], int]] = {}
@@ -74,6 +79,9 @@ class Watchdog:
                     conn = ref()
                     if conn is not None and not getattr(conn, "closed", True) and _fileno(conn) == fd:
                         _cut(fd)
+
+
+WATCHDOG = Watchdog()
 
 
 def _fileno(conn: Any) -> int | None:
@@ -138,7 +146,7 @@ def _dbapi(conn: Any) -> Any:
 
 
 def guard_postgresql(engine: Engine, *, connect_timeout: float, statement_timeout: float) -> None:
-    watchdog, breaker = Watchdog(), Breaker()
+    watchdog, breaker = WATCHDOG, Breaker()
     statement_deadline = statement_timeout + GRACE
 
     @event.listens_for(engine, "do_connect")
