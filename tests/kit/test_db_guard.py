@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import db_guard
@@ -28,6 +30,27 @@ def test_disarm_says_whether_the_watchdog_already_fired(engine_kind, db_url):
         assert not watchdog.disarm(late)
         with pytest.raises(psycopg.OperationalError):
             late.execute("SELECT 1")
+
+
+def test_every_engine_shares_one_watchdog_thread(engine_kind, db_url):
+    """Its thread never ends: one per engine left a thread ticking behind every engine ever made."""
+    if engine_kind != "postgresql":
+        pytest.skip("the watchdog guards PostgreSQL connections")
+    def watchdogs() -> int:
+        return [t.name for t in threading.enumerate()].count("imschart-db-watchdog")
+
+    engines = [create_engine(db_url) for _ in range(3)]
+    before = watchdogs()
+    try:
+        for engine in engines:
+            db_guard.guard_postgresql(engine, connect_timeout=5, statement_timeout=5)
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert watchdogs() <= before + 1
+    assert db_guard.WATCHDOG._thread is not None and db_guard.WATCHDOG._thread.is_alive()
 
 
 def test_a_ping_answered_after_its_deadline_costs_a_reconnect_not_a_503(engine_kind, app, client, staff, caplog,
