@@ -11,13 +11,13 @@ PostgreSQL the same burst in process ended in 503s; at 16 connections SQLite's b
 near 3 s.
 
 So each HTTP request takes one of the pool's connections' worth of slots before it starts (the capacity of the
-pool, less one for the in-process worker), and on SQLite a write request (any method but GET, HEAD, OPTIONS) also
-takes the one writer's turn first: the lock passes in arrival order, without busy-waiting. A request's body is
-read before it queues (a slow upload must not hold others up), and its turn ends when its answer starts (its
-commit and audit batch are done by then: a slow download must not hold others up either). A request that waits
-longer than the pool's timeout (the busy timeout, for a SQLite writer's turn) gets the 503 with Retry-After a
-pool or lock timeout would give. The health probes are not gated. Several `imschart serve` processes each
-have their own gate.
+pool, less one for the in-process worker), and on SQLite a write request (any method but GET, HEAD, OPTIONS, and
+the one GET that writes: a FHIR Bulk Data kick-off, which stores its job) also takes the one writer's turn first:
+the lock passes in arrival order, without busy-waiting. A request's body is read before it queues (a slow upload
+must not hold others up), and its turn ends when its answer starts (its commit and audit batch are done by then: a
+slow download must not hold others up either). A request that waits longer than the pool's timeout (the busy
+timeout, for a SQLite writer's turn) gets the 503 with Retry-After a pool or lock timeout would give. The health
+probes are not gated. Several `imschart serve` processes each have their own gate.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from app.kit.request_context import send_problem
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNGATED = ("/healthz", "/readyz")
+WRITING_GET = "/$export"  # the Bulk Data kick-off (/fhir/$export, /fhir/Patient/$export) is a GET that stores a job
 RESERVED = 1  # a pooled connection left for the in-process worker (exports, webhooks)
 
 
@@ -77,7 +78,7 @@ class DatabaseAdmission:
         if scope["type"] != "http" or scope["path"] in UNGATED:
             await self.app(scope, receive, send)
             return
-        writes = scope["method"] not in READS
+        writes = scope["method"] not in READS or scope["path"].endswith(WRITING_GET)
         if writes:
             refused: HTTPException | None = None
             try:

@@ -125,6 +125,27 @@ def test_a_write_that_waits_too_long_gets_a_503_with_retry_after():
     assert late.json()["type"].endswith("/database-unavailable") and "busy" in late.json()["detail"]
 
 
+def test_a_bulk_data_kick_off_is_a_get_that_waits_for_the_writer():
+    """The Bulk Data kick-off is a GET by the FHIR spec, but it stores its job: on SQLite it takes the writer's
+    turn like any write, instead of waiting for the lock in a thread. Polling its status stays a read."""
+    async def scenario() -> tuple[list[bool], int]:
+        inner = _Held()
+        transport = httpx.ASGITransport(app=_gated(inner, wait_seconds=10))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = asyncio.create_task(client.post("/hold"))
+            await asyncio.sleep(0.05)
+            kick_offs = [asyncio.create_task(client.get(path)) for path in ("/fhir/$export", "/fhir/Patient/$export")]
+            poll = await asyncio.wait_for(client.get("/fhir/$export-poll/1"), 2)
+            await asyncio.sleep(0.1)
+            waited = [not task.done() for task in kick_offs]
+            inner.release.set()
+            await holding
+            assert [(await task).status_code for task in kick_offs] == [200, 200]
+            return waited, poll.status_code
+
+    assert _run(scenario()) == ([True, True], 200)
+
+
 @pytest.mark.parametrize("url", ["postgresql+psycopg://nobody@127.0.0.1:1/none"])
 def test_postgresql_writes_do_not_wait_for_each_other(url):
     async def scenario() -> tuple[int, int]:
