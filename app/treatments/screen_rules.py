@@ -54,9 +54,9 @@ def refusals(cat: Catalog, content: TreatmentContent, screen: Screening) -> list
         problems.append(FieldError(field="needles", message=(
             "refused: the current screen records needle phobia; needle only with a safety_overrides entry "
             "(item needle_phobia) giving the reason")))
-    if "lymphedema" not in overridden:
+    if "lymphedema" not in overridden and (at_risk := at_risk_quadrants(screen)):
         for i, needle, muscle in _needles(cat, content):
-            for side, sites, why in at_risk_quadrants(screen):
+            for side, sites, why in at_risk:
                 if needle.side == side and muscle.site in sites:
                     problems.append(FieldError(field=f"needles[{i}]", message=(
                         f"refused: {muscle.name} ({needle.side}) is in the limb or quadrant at risk ({why}); "
