@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(5, ge=1, le=300)
     db_pool_timeout: float = Field(5, gt=0, le=300)
     db_statement_timeout: float = Field(30, gt=0, le=3600)
+    # Requests one process works on at once (never more than its pooled connections); the rest wait their turn
+    # on the event loop, holding no thread and no connection (app.kit.admission). A few keep the CPU busy: many
+    # at once contend for Python's GIL at every database call, and on a 2-core box 14 did a quarter less work per
+    # second than 4 (docs/performance.md, round 7). Raise it when the database is across a network.
+    max_active_requests: int = Field(4, ge=1, le=1000)
     # An Idempotency-Key whose request is still "in flight" after this long (its process died before
     # committing anything) may be claimed again by a retry.
     idempotency_lease_seconds: int = Field(60, ge=1, le=3600)

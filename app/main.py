@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        lease=timedelta(seconds=settings.idempotency_lease_seconds))
     # Outside the idempotency claim (a database write of its own): requests queue here holding no thread.
     app.add_middleware(DatabaseAdmission, engine=engine, slot_seconds=settings.db_pool_timeout,
-                       writer_seconds=settings.db_statement_timeout)
+                       writer_seconds=settings.db_statement_timeout, active=settings.max_active_requests)
     app.add_middleware(ErrorBoundaryMiddleware)  # inside the request context: errors carry the request id
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                        larger_bodies={IMPORTS_PREFIX: settings.max_import_bytes})

@@ -10,14 +10,16 @@ concurrent `POST /api/v1/patients` against `imschart serve` on SQLite got no ans
 PostgreSQL the same burst in process ended in 503s; at 16 connections SQLite's busy-wait back-off gave POSTs a p99
 near 3 s.
 
-So each HTTP request takes one of the pool's connections' worth of slots before it starts (the capacity of the
-pool, less one for the in-process worker), and on SQLite a write request (any method but GET, HEAD, OPTIONS, and
-the one GET that writes: a FHIR Bulk Data kick-off, which stores its job) also takes the one writer's turn first:
-the lock passes in arrival order, without busy-waiting. A request's body is read before it queues (a slow upload
-must not hold others up), and its turn ends when its answer starts (its commit and audit batch are done by then: a
-slow download must not hold others up either). A request that waits longer than the pool's timeout (the busy
-timeout, for a SQLite writer's turn) gets the 503 with Retry-After a pool or lock timeout would give. The health
-probes are not gated. Several `imschart serve` processes each have their own gate.
+So each HTTP request takes a slot before it starts: `IMS_MAX_ACTIVE_REQUESTS` of them (4 unless set), never more
+than the pool's connections less one for the in-process worker. Few slots are faster than many: a process runs
+Python on one core at a time, and requests in flight together fight for the GIL at every database call (on a 2-core
+box, 4 slots served the chart a third more per second than 14, with less CPU per request). On SQLite a write request
+(any method but GET, HEAD, OPTIONS, and the one GET that writes: a FHIR Bulk Data kick-off, which stores its job)
+also takes the one writer's turn first: the lock passes in arrival order, without busy-waiting. A request's body is
+read before it queues (a slow upload must not hold others up), and its turn ends when its answer starts (its commit
+and audit batch are done by then: a slow download must not hold others up either). A request that waits longer than
+the pool's timeout (the busy timeout, for a SQLite writer's turn) gets the 503 with Retry-After a pool or lock
+timeout would give. The health probes are not gated. Several `imschart serve` processes each have their own gate.
 """
 
 from __future__ import annotations
@@ -54,12 +56,15 @@ class _Busy(Exception):
 class DatabaseAdmission:
     """Pure ASGI: see the module docstring."""
 
-    def __init__(self, app: ASGIApp, engine: Engine, slot_seconds: float, writer_seconds: float) -> None:
+    def __init__(self, app: ASGIApp, engine: Engine, slot_seconds: float, writer_seconds: float,
+                 active: int | None = None) -> None:
         self.app = app
         pool = engine.pool
         size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)
-        self.capacity = (max(1, size() + max(overflow, 0) - RESERVED)
-                         if callable(size) and isinstance(overflow, int) else None)  # None: a pool without a bound
+        connections = (max(1, size() + max(overflow, 0) - RESERVED)
+                       if callable(size) and isinstance(overflow, int) else None)  # None: a pool without a bound
+        self.capacity = min(n for n in (connections, active) if n is not None) \
+            if connections is not None or active is not None else None
         self.one_writer = engine.dialect.name == "sqlite"
         self.slot_seconds, self.writer_seconds = slot_seconds, writer_seconds
         # Per event loop: a test may drive the same app from several loops, one after another.

@@ -83,9 +83,11 @@ class _Held:
         await send({"type": "http.response.body", "body": b"done"})
 
 
-def _gated(inner: _Held, wait_seconds: float, url: str = "sqlite:///gate.db", **pool: int) -> DatabaseAdmission:
+def _gated(inner: _Held, wait_seconds: float, url: str = "sqlite:///gate.db", active: int | None = None,
+           **pool: int) -> DatabaseAdmission:
     # create_engine connects to nothing: only the pool's size and the dialect matter here.
-    return DatabaseAdmission(inner, create_engine(url, **pool), slot_seconds=wait_seconds, writer_seconds=wait_seconds)
+    return DatabaseAdmission(inner, create_engine(url, **pool), slot_seconds=wait_seconds, writer_seconds=wait_seconds,
+                             active=active)
 
 
 def test_a_write_waits_for_the_one_before_it_and_reads_do_not():
@@ -179,6 +181,38 @@ def test_requests_beyond_the_pools_connections_wait_for_a_slot():
 
     statuses, waited = _run(scenario())
     assert statuses == [200, 200, 200] and waited
+
+
+@pytest.mark.parametrize(("active", "pool", "at_once"),
+                         [(2, {}, 2), (1, {}, 1), (50, {"pool_size": 2, "max_overflow": 1}, 2)])
+def test_active_requests_are_capped_by_the_setting_and_the_pool(active, pool, at_once):
+    """IMS_MAX_ACTIVE_REQUESTS caps the requests at work at once; the pool's connections (less the worker's) cap it
+    too, whichever is smaller. The rest wait their turn and then answer."""
+    async def scenario() -> tuple[list[int], int]:
+        inner = _Held()
+        gate = _gated(inner, wait_seconds=10, url="postgresql+psycopg://nobody@127.0.0.1:1/none", active=active,
+                      **pool)
+        transport = httpx.ASGITransport(app=gate)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = [asyncio.create_task(client.post("/hold")) for _ in range(3)]
+            await asyncio.sleep(0.1)
+            working = len(inner.bodies)  # each request records its body once it is let in
+            inner.release.set()
+            return [(await t).status_code for t in holding], working
+
+    statuses, working = _run(scenario())
+    assert statuses == [200, 200, 200] and working == at_once
+
+
+def test_the_app_admits_as_many_requests_at_once_as_configured(settings):
+    app = create_app(settings.model_copy(update={"max_active_requests": 3}))
+    try:
+        gate = app.build_middleware_stack()
+        while not isinstance(gate, DatabaseAdmission):
+            gate = gate.app  # type: ignore[attr-defined]
+        assert gate.capacity == 3
+    finally:
+        app.state.engine.dispose()
 
 
 def test_the_health_probes_never_wait():
