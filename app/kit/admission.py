@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -43,9 +44,45 @@ WRITING_GET = "/$export"  # the Bulk Data kick-off (/fhir/$export, /fhir/Patient
 RESERVED = 1  # a pooled connection left for the in-process worker (exports, webhooks)
 
 
+class Slots:
+    """A semaphore whose `first` waiters go ahead of the others: SQLite's writer, who has the one writer's turn,
+    takes the next free slot instead of queueing behind every read that came in meanwhile (while it waits, every
+    other write waits behind it)."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self._first: deque[asyncio.Future[None]] = deque()
+        self._rest: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, first: bool = False) -> None:
+        if self.free > 0 and not self._first and not self._rest:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._first if first else self._rest
+        queue.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as its wait ended: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._first, self._rest):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the slot goes straight to it: `free` stays as it is
+                    return
+        self.free += 1
+
+
 @dataclass
 class _Queues:
-    slots: asyncio.Semaphore | None
+    slots: Slots | None
     writer: asyncio.Lock | None
 
 
@@ -75,7 +112,7 @@ class DatabaseAdmission:
         queues = self._queues.get(loop)
         if queues is None:
             queues = self._queues[loop] = _Queues(
-                asyncio.Semaphore(self.capacity) if self.capacity else None,
+                Slots(self.capacity) if self.capacity else None,
                 asyncio.Lock() if self.one_writer else None)
         return queues
 
@@ -127,11 +164,13 @@ class DatabaseAdmission:
                 held.pop()()
 
         try:
-            if writes and queues.writer is not None:
+            writer = writes and queues.writer is not None
+            if writer:
+                assert queues.writer is not None
                 await _within(queues.writer.acquire(), self.writer_seconds)
                 held.append(queues.writer.release)
             if queues.slots is not None:
-                await _within(queues.slots.acquire(), self.slot_seconds)
+                await _within(queues.slots.acquire(first=writer), self.slot_seconds)
                 held.append(queues.slots.release)
         except BaseException:
             release()

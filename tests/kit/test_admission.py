@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from starlette.types import Message, Receive, Scope, Send
 
-from app.kit.admission import DatabaseAdmission
+from app.kit.admission import DatabaseAdmission, Slots
 from app.main import create_app
 from app.models.patient import Patient
 from tests.factories import Staff, patient_body
@@ -213,6 +213,48 @@ def test_the_app_admits_as_many_requests_at_once_as_configured(settings):
         assert gate.capacity == 3
     finally:
         app.state.engine.dispose()
+
+
+def test_the_writer_takes_the_next_free_slot_before_the_reads_queued_earlier():
+    async def scenario() -> list[str]:
+        slots, order = Slots(1), []
+        await slots.acquire()
+
+        async def take(name: str, first: bool = False) -> None:
+            await slots.acquire(first=first)
+            order.append(name)
+            slots.release()
+
+        waiting = [asyncio.create_task(take("read 1")), asyncio.create_task(take("read 2"))]
+        await asyncio.sleep(0)
+        waiting.append(asyncio.create_task(take("writer", first=True)))
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.gather(*waiting)
+        return order
+
+    assert _run(scenario()) == ["writer", "read 1", "read 2"]
+
+
+def test_a_wait_that_ends_leaves_no_slot_behind():
+    """Given up (a timeout), or cancelled just as a slot was handed to it: the slot count comes out whole."""
+    async def scenario() -> tuple[int, int]:
+        slots = Slots(1)
+        await slots.acquire()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await slots.acquire()
+        handed = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0)
+        slots.release()  # handed to the waiter...
+        handed.cancel()  # ...which is cancelled before it runs again: the slot must come back
+        with pytest.raises(asyncio.CancelledError):
+            await handed
+        free_after = slots.free
+        await asyncio.wait_for(slots.acquire(), 1)
+        return free_after, slots.free
+
+    assert _run(scenario()) == (1, 0)
 
 
 def test_the_health_probes_never_wait():
