@@ -35,10 +35,11 @@ LIMITS = {
                    "hand-off) against the naive floor's one statement: see 'CPU ms/req' above (the naive "
                    "floor's beside it), bench/profile_request.py and docs/performance.md round 5",
     "p99": "the server is CPU-bound at 16 connections on this box: a request's p99 is its queue behind the "
-           "other 15 (p99 ≈ connections x CPU per request); the naive floor's own p99 shows the box's share",
+           "other 15 (p99 ≈ connections x CPU per request; 4 at work, the rest waiting their turn: "
+           "IMS_MAX_ACTIVE_REQUESTS, docs/performance.md round 7); the naive floor's own p99 shows the box's share",
     "mix": "CPU per request, the chart's above all (about 15 statements and ten sessions serialised per chart: "
-           "docs/performance.md round 4), which grows under concurrency as the request threads contend for the "
-           "GIL (round 6); on SQLite also writes queueing on the single write lock",
+           "docs/performance.md round 4; the GIL contention of round 6 is capped by IMS_MAX_ACTIVE_REQUESTS, "
+           "round 7); on SQLite also writes queueing on the single write lock",
 }
 
 
