@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -110,7 +112,9 @@ def test_clinical_search_by_code_status_date_encounter_and_include(client, seede
     assert _ids(_get(client, therapist, "/fhir/Procedure", {"subject": f"Patient/{pid}", "status": "completed"})) \
         == [treatment["id"]]
     assert _ids(_get(client, therapist, "/fhir/Procedure", {"patient": pid, "status": "in-progress"})) == []
-    day = treatment["started_at"][:10]
+    # A date without a time is a day on the clinic's calendar: just after midnight UTC it is still yesterday there.
+    zone = ZoneInfo(client.get("/api/v1/clinic", headers=therapist.headers).json()["time_zone"])
+    day = datetime.fromisoformat(treatment["started_at"]).astimezone(zone).date().isoformat()
     assert _ids(_get(client, therapist, "/fhir/Procedure", {"patient": pid, "date": f"ge{day}"})) == [treatment["id"]]
     assert _ids(_get(client, therapist, "/fhir/Procedure", {"patient": pid, "date": "lt2000-01-01"})) == []
     visit = _get(client, therapist, "/fhir/Procedure", {"patient": pid})["entry"][0]["resource"]["encounter"]
