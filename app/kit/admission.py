@@ -100,8 +100,8 @@ class DatabaseAdmission:
         size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)
         connections = (max(1, size() + max(overflow, 0) - RESERVED)
                        if callable(size) and isinstance(overflow, int) else None)  # None: a pool without a bound
-        self.capacity = min(n for n in (connections, active) if n is not None) \
-            if connections is not None or active is not None else None
+        limits = [n for n in (connections, active) if n is not None]
+        self.capacity = min(limits) if limits else None
         self.one_writer = engine.dialect.name == "sqlite"
         self.slot_seconds, self.writer_seconds = slot_seconds, writer_seconds
         # Per event loop: a test may drive the same app from several loops, one after another.
@@ -164,13 +164,12 @@ class DatabaseAdmission:
                 held.pop()()
 
         try:
-            writer = writes and queues.writer is not None
-            if writer:
-                assert queues.writer is not None
-                await _within(queues.writer.acquire(), self.writer_seconds)
-                held.append(queues.writer.release)
+            writer = queues.writer if writes else None
+            if writer is not None:
+                await _within(writer.acquire(), self.writer_seconds)
+                held.append(writer.release)
             if queues.slots is not None:
-                await _within(queues.slots.acquire(first=writer), self.slot_seconds)
+                await _within(queues.slots.acquire(first=writer is not None), self.slot_seconds)
                 held.append(queues.slots.release)
         except BaseException:
             release()
