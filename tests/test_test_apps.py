@@ -1,4 +1,5 @@
-"""The test apps share each module-level route's built handler (tests/conftest.py); what that relies on."""
+"""The test apps share each module-level route's built handler and their engines' compiled SQL
+(tests/conftest.py); what that relies on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.db import make_engine
 from app.main import create_app
 from tests.conftest import SHARED_ROUTE_BUILDS
 from tests.factories import Staff
@@ -39,3 +41,25 @@ def test_a_second_app_serves_its_routes_without_building_them_again(app: FastAPI
         second.state.engine.dispose()
     assert builds > 0, "the shared builder was never called: FastAPI no longer builds routes through it"
     assert SHARED_ROUTE_BUILDS[0] == builds
+
+
+def test_engines_made_alike_share_compiled_sql_once_one_has_connected(app: FastAPI, client: TestClient,
+                                                                     staff: Staff):
+    member = staff("therapist")
+    assert client.get("/api/v1/patients", headers=member.headers).status_code == 200
+    url = app.state.settings.sqlalchemy_url
+    settings = app.state.settings
+    twin = make_engine(url, connect_timeout=settings.db_connect_timeout, pool_timeout=settings.db_pool_timeout,
+                       statement_timeout=settings.db_statement_timeout)
+    other = make_engine(url, connect_timeout=settings.db_connect_timeout, pool_timeout=settings.db_pool_timeout,
+                        statement_timeout=settings.db_statement_timeout, pool_size=1, max_overflow=0)
+    try:
+        assert twin.dialect is app.state.engine.dialect
+        assert twin._compiled_cache is app.state.engine._compiled_cache
+        assert len(twin._compiled_cache) > 0  # what the first app compiled
+        assert other.dialect is not app.state.engine.dialect  # made differently: its own
+        with twin.connect() as conn:  # and it works: the shared dialect runs on the new engine's connection
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        twin.dispose()
+        other.dispose()
