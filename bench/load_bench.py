@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import httpload  # noqa: E402
+from bench import gil_profile, httpload  # noqa: E402
 from bench.bulk_seed import bulk_seed  # noqa: E402
 from bench.httpload import Request  # noqa: E402
 from bench.seed_clinic import Clinic, seed, treatment_body  # noqa: E402
@@ -225,6 +225,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per workload")
     parser.add_argument("--workers", type=int, default=1, help="imschart serve --workers")
     parser.add_argument("--only", nargs="*", choices=WORKLOADS, help="run only these workloads")
+    parser.add_argument("--profile", action="store_true",
+                        help="record each served workload with py-spy (pip install py-spy) and print where its "
+                             "GIL time went (bench/gil_profile.py; it samples without pausing the server)")
     parser.add_argument("--log-level", default="warning", help="server log level (info adds an access log line)")
     args = parser.parse_args()
 
@@ -276,6 +279,7 @@ def _bench(args: argparse.Namespace, url: str, workdir: Path, engine: str) -> li
     floor_env = {**env, "BENCH_BODY": str(body_file), "BENCH_DATABASE_URL": url}
     table: list[Row] = []
     memory: dict[str, float] = {}
+    profiles: dict[str, list[str]] = {}
     for name, argv, probe, gen in plan:
         if args.only and name not in args.only and not name.startswith("floor"):
             continue
@@ -283,9 +287,13 @@ def _bench(args: argparse.Namespace, url: str, workdir: Path, engine: str) -> li
         try:  # a short warm-up first (imports, connection pools, caches), not counted
             warm = min(2.0, args.seconds / 5)
             httpload.run("127.0.0.1", server.port, gen, connections=args.connections, seconds=warm)
+            recorder = gil_profile.Recorder(server.proc.pid, args.seconds - 1, workdir / f"{name}.pyspy") \
+                if args.profile and not name.startswith("floor") else None
             cpu_before = _cpu_seconds(server.proc.pid)
             result = httpload.run("127.0.0.1", server.port, gen, connections=args.connections, seconds=args.seconds)
             cpu = _cpu_seconds(server.proc.pid) - cpu_before
+            if recorder is not None:
+                profiles[name] = gil_profile.report(recorder.parts())
         finally:
             memory[name] = server.stop()
         answered = sum(len(lat) for lat in result.latencies.values())
@@ -297,6 +305,8 @@ def _bench(args: argparse.Namespace, url: str, workdir: Path, engine: str) -> li
             if bad:
                 print(f"  {name} / {label}: error statuses {bad}", file=sys.stderr)
     _print(table, memory, args, engine)
+    for name, lines in profiles.items():
+        print(f"\nWhere {name}'s server spent its GIL time (py-spy --gil, {engine}):", *lines, sep="\n")
     return table
 
 

@@ -31,15 +31,17 @@ MEMORY_PER_WORKER_MB = 200
 
 # What limits each target that does not hold, as the profiles in docs/performance.md found it.
 LIMITS = {
-    "get-patient": "per-request Python CPU in the server (auth, access check, ORM load, serialisation, the audit "
-                   "hand-off) against the naive floor's one statement: see 'CPU ms/req' above (the naive "
-                   "floor's beside it), bench/profile_request.py and docs/performance.md round 5",
+    "get-patient": "per-request Python CPU in the server against the naive floor's one statement ('CPU ms/req' "
+                   "above, the naive floor's beside it). Where it goes, from --profile (py-spy, GIL time): the "
+                   "event loop's HTTP parsing, ASGI middleware and routing, the hand-offs to worker threads, the "
+                   "credential lookup, the handler, and the audit group commit's thread; no one part above a "
+                   "third. docs/performance.md round 8",
     "p99": "the server is CPU-bound at 16 connections on this box: a request's p99 is its queue behind the "
            "other 15 (p99 ≈ connections x CPU per request; 4 at work, the rest waiting their turn: "
            "IMS_MAX_ACTIVE_REQUESTS, docs/performance.md round 7); the naive floor's own p99 shows the box's share",
-    "mix": "CPU per request, the chart's above all (about 15 statements and ten sessions serialised per chart: "
-           "docs/performance.md round 4; the GIL contention of round 6 is capped by IMS_MAX_ACTIVE_REQUESTS, "
-           "round 7); on SQLite also writes queueing on the single write lock",
+    "mix": "CPU per request, the chart's above all: its handler (about 15 statements and a safety check per "
+           "session) is over half of its GIL time (--profile; docs/performance.md rounds 4 and 8); on SQLite "
+           "also writes queueing on the single write lock",
 }
 
 
