@@ -110,7 +110,7 @@ class Recorder:
             raise SystemExit("--profile needs py-spy: pip install py-spy")
         self.out = out
         self.proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-                                      "--rate", "200", "--gil", "--nonblocking", "--subprocesses", "--format", "raw",
+                                      "--rate", "200", "--gil", "--subprocesses", "--format", "raw",
                                       "--output", str(out)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

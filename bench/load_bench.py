@@ -227,7 +227,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=WORKLOADS, help="run only these workloads")
     parser.add_argument("--profile", action="store_true",
                         help="record each served workload with py-spy (pip install py-spy) and print where its "
-                             "GIL time went (bench/gil_profile.py; it samples without pausing the server)")
+                             "GIL time went (bench/gil_profile.py); sampling pauses the server: take req/s from a "
+                             "run without it")
     parser.add_argument("--log-level", default="warning", help="server log level (info adds an access log line)")
     args = parser.parse_args()
 
