@@ -138,9 +138,9 @@ def _share_compiled_sql_between_engines() -> None:
     SQLAlchemy caches a statement's compiled SQL on its engine, keyed by the engine's dialect object. In
     production that is one engine per process for its life; here every test makes its engines afresh (the app's,
     and its group commit's writer on PostgreSQL), so every test compiled every statement it ran again: about a
-    tenth of the suite's CPU. App engines made alike (same driver, same arguments, one database server) now share
-    one initialised dialect and one cache. A dialect is shared only once it has met its server (its first
-    connection set the version-dependent flags the compiler reads); until then an engine keeps its own.
+    sixth of the ordinary API tests' CPU. App engines made alike (same driver, same arguments, one database
+    server) now share one initialised dialect and one cache. A dialect is shared only once it has met its server
+    (its first connection set the version-dependent flags the compiler reads); until then an engine keeps its own.
     """
     from sqlalchemy import event
     from sqlalchemy.util import LRUCache
