@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -43,6 +44,20 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The few `long` tests first: started last, one of them alone kept a worker busy minutes after the rest."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the garbage collector off what every test shares, and let it run less often.
+
+    After collection a worker holds the app's modules, FastAPI's shared route handlers and SQLAlchemy's mappers:
+    hundreds of thousands of objects that live to the end, which every full collection walked again. Frozen,
+    they are never scanned; a test makes well over 50,000 objects, so a larger first threshold still collects
+    each test's cycles during the next one. About a tenth less CPU on the API tests (a 745-test slice: user
+    61 -> 55 s).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 @pytest.fixture(scope="session", params=ENGINES)
