@@ -17,61 +17,32 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+Test = Callable[[list[str]], bool]
+
+
+def _calls(*functions: tuple[str, str]) -> Test:
+    """True for a stack with a frame of one of these functions (name, a fragment of its file's path)."""
+    return lambda frames: any(f.startswith(name + " (") and path in f for f in frames for name, path in functions)
+
+
+_WORKER_THREAD = _calls(("WorkerThread.run", "anyio/"))
+
 # First match wins, so the more specific parts come first. A frame reads "function (path:line)".
-PARTS: list[tuple[str, Callable[[list[str]], bool]]] = []
-
-
-def _part(name: str) -> Callable[[Callable[[list[str]], bool]], Callable[[list[str]], bool]]:
-    def add(test: Callable[[list[str]], bool]) -> Callable[[list[str]], bool]:
-        PARTS.append((name, test))
-        return test
-    return add
-
-
-def _has(frames: list[str], function: str, path: str) -> bool:
-    return any(f.startswith(function + " (") and path in f for f in frames)
-
-
-@_part("audit group commit (its thread)")
-def _group_commit(frames: list[str]) -> bool:
-    return _has(frames, "GroupCommit._run", "app/kit/audit.py")
-
-
-@_part("authentication (credential lookup)")
-def _auth(frames: list[str]) -> bool:
-    return _has(frames, "current_actor", "app/auth/deps.py")
-
-
-@_part("access check (policy)")
-def _access(frames: list[str]) -> bool:
-    return _has(frames, "Authorize.<locals>.check", "app/auth/deps.py")
-
-
-@_part("session: begin, commit, audit hand-off")
-def _session(frames: list[str]) -> bool:
-    return _has(frames, "get_session", "app/db.py")
-
-
-@_part("route handler and its service")
-def _handler(frames: list[str]) -> bool:
-    return _has(frames, "_run_sync_endpoint", "fastapi/") or _has(frames, "run_endpoint_function", "fastapi/")
-
-
-@_part("response validation and JSON")
-def _serialise(frames: list[str]) -> bool:
-    return any(f.startswith(("serialize_response (", "TypeAdapter.dump_json (", "_prepare_response_content ("))
-               for f in frames)
-
-
-@_part("thread hand-offs (anyio, both sides)")
-def _hops(frames: list[str]) -> bool:
-    return any("anyio/" in f or "starlette/concurrency.py" in f or "fastapi/concurrency.py" in f
-               for f in frames[-4:]) or _has(frames, "WorkerThread.run", "anyio/")
-
-
-@_part("HTTP, ASGI middleware and routing (event loop)")
-def _loop(frames: list[str]) -> bool:
-    return any("uvicorn/" in f or "asyncio/" in f for f in frames)
+PARTS: list[tuple[str, Test]] = [
+    ("audit group commit (its thread)", _calls(("GroupCommit._run", "app/kit/audit.py"))),
+    ("authentication (credential lookup)", _calls(("current_actor", "app/auth/deps.py"))),
+    ("access check (policy)", _calls(("Authorize.<locals>.check", "app/auth/deps.py"))),
+    ("session: begin, commit, audit hand-off", _calls(("get_session", "app/db.py"))),
+    ("route handler and its service",
+     _calls(("_run_sync_endpoint", "fastapi/"), ("run_endpoint_function", "fastapi/"))),
+    ("response validation and JSON",
+     _calls(("serialize_response", ""), ("TypeAdapter.dump_json", ""), ("_prepare_response_content", ""))),
+    ("thread hand-offs (anyio, both sides)",
+     lambda frames: any("anyio/" in f or "starlette/concurrency.py" in f or "fastapi/concurrency.py" in f
+                        for f in frames[-4:]) or _WORKER_THREAD(frames)),
+    ("HTTP, ASGI middleware and routing (event loop)",
+     lambda frames: any("uvicorn/" in f or "asyncio/" in f for f in frames)),
+]
 
 
 def classify(frames: list[str]) -> str:
